@@ -1,0 +1,160 @@
+# Answer-To-Reset codec (ISO/IEC 7816-3 section 8). Parsing never raises: a malformed
+# ATR comes back with `valid` False and the reasons in `errors`.
+
+FI = (372, 372, 558, 744, 1116, 1488, 1860, 0, 0, 512, 768, 1024, 1536, 2048, 0, 0)
+FMAX = (4, 5, 6, 8, 12, 16, 20, 0, 0, 5, 7.5, 10, 15, 20, 0, 0)
+DI = (0, 1, 2, 4, 8, 16, 32, 64, 12, 20, 0, 0, 0, 0, 0, 0)
+MAX_LEN = 33
+
+
+def remaining(buf, n):
+    # How many more bytes the ATR in buf[:n] needs (0 = complete, -1 = cannot tell: bad TS).
+    # Used while receiving, so the reader reads exactly the ATR and no more.
+    if n < 1:
+        return 1
+    if buf[0] not in (0x3B, 0x3F):
+        return -1
+    if n < 2:
+        return 1
+    need = 2  # TS T0
+    y = buf[1] >> 4
+    k = buf[1] & 0x0F
+    tck = False
+    i = 1  # offset of the current Y/T indicator byte
+    while True:
+        cnt = ((y >> 0) & 1) + ((y >> 1) & 1) + ((y >> 2) & 1) + ((y >> 3) & 1)
+        need += cnt
+        if not y & 0x8:
+            break
+        td = need - 1  # TDi is the last interface byte of this group
+        if td >= n:
+            return need - n
+        i = td
+        if buf[i] & 0x0F != 0:
+            tck = True
+        y = buf[i] >> 4
+    need += k + (1 if tck else 0)
+    return max(0, need - n)
+
+
+class Atr:
+    # Parsed ATR; fields hold ISO 7816-3 defaults when the card does not say otherwise.
+    def __init__(self, raw):
+        self.raw = bytes(raw)
+        self.errors = []
+        self.convention = None  # "direct" / "inverse"
+        self.protocols = []  # protocol numbers offered, first = default
+        self.Fi = 372
+        self.Di = 1
+        self.fmax_mhz = 5
+        self.N = 0  # extra guard time (TC1)
+        self.WI = 10  # T=0 waiting integer (TC2)
+        self.IFSC = 32  # T=1 (TA3)
+        self.BWI = 4  # T=1 (TB3 high nibble)
+        self.CWI = 13  # T=1 (TB3 low nibble)
+        self.edc = "lrc"  # T=1 (TC3 b1)
+        self.specific_mode = False  # TA2 present
+        self.class_indicator = None  # first TA after T=15
+        self.historical = b""
+        self.tck = "absent"
+        self._parse()
+
+    @property
+    def valid(self):
+        return not self.errors
+
+    def _parse(self):
+        raw = self.raw
+        n = len(raw)
+        if n < 2:
+            self.errors.append("truncated")
+            return
+        if raw[0] == 0x3B:
+            self.convention = "direct"
+        elif raw[0] == 0x3F:
+            self.convention = "inverse"
+        else:
+            self.errors.append("bad TS %02X" % raw[0])
+            return
+        if n > MAX_LEN:
+            self.errors.append("too long (%d bytes)" % n)
+        y = raw[1] >> 4
+        k = raw[1] & 0x0F
+        i = 2
+        group = 1
+        prev_t = 0  # protocol the current group belongs to (after TD(group-1))
+        offers = []
+        while True:
+            ta = tb = tc = td = None
+            for bit, name in ((1, "a"), (2, "b"), (4, "c"), (8, "d")):
+                if y & bit:
+                    if i >= n:
+                        self.errors.append("truncated")
+                        return
+                    v = raw[i]
+                    i += 1
+                    if name == "a":
+                        ta = v
+                    elif name == "b":
+                        tb = v
+                    elif name == "c":
+                        tc = v
+                    else:
+                        td = v
+            self._group(group, prev_t, ta, tb, tc)
+            if td is None:
+                break
+            prev_t = td & 0x0F
+            if prev_t not in offers and prev_t != 15:
+                offers.append(prev_t)
+            y = td >> 4
+            group += 1
+        if not offers:
+            offers = [0]
+        self.protocols = offers
+        if i + k > n:
+            self.errors.append("truncated")
+            return
+        self.historical = raw[i:i + k]
+        i += k
+        tck_needed = any(p != 0 for p in offers)
+        if tck_needed:
+            if i >= n:
+                self.errors.append("truncated")
+                self.tck = "absent"
+                return
+            x = 0
+            for b in raw[1:i + 1]:
+                x ^= b
+            self.tck = "ok" if x == 0 else "bad"
+            if x:
+                self.errors.append("bad TCK")
+            i += 1
+        if i < n:
+            self.errors.append("%d extra bytes" % (n - i))
+
+    def _group(self, g, t, ta, tb, tc):
+        if g == 1:
+            if ta is not None:
+                self.Fi = FI[ta >> 4]
+                self.fmax_mhz = FMAX[ta >> 4]
+                self.Di = DI[ta & 0x0F]
+                if not self.Fi or not self.Di:
+                    self.errors.append("reserved TA1 %02X" % ta)
+            if tc is not None:
+                self.N = tc
+        elif g == 2:
+            if ta is not None:
+                self.specific_mode = True
+            if tc is not None:
+                self.WI = tc
+        elif t == 1:
+            if ta is not None and g >= 3 and self.IFSC == 32:
+                self.IFSC = ta
+            if tb is not None:
+                self.BWI = tb >> 4
+                self.CWI = tb & 0x0F
+            if tc is not None:
+                self.edc = "crc" if tc & 1 else "lrc"
+        elif t == 15 and ta is not None:
+            self.class_indicator = ta & 0x3F

@@ -1,0 +1,128 @@
+# The reader loop: the only place that ties the board's objects to the app. It polls
+# the keypad, the card-detect switch and the test link, feeds the app, and carries out
+# its actions. No exception from a card reaches this loop's caller: each transaction
+# ends with the card deactivated and a message on the display.
+import sys
+import time
+import select
+from sesame import VERSION
+from sesame.app import App
+from sesame.cap import Cap
+from sesame.errors import CardError
+from sesame.link import Link
+from sesame.session import open_session
+
+
+class Reader:
+    # Fields: board (HAL objects), app, link, now (monotonic ms since start).
+    def __init__(self, board, stdin=None, stdout=None):
+        self.board = board
+        s = board.settings
+        self.app = App(auto_off_ms=int(s.get("auto_off_s", 35) * 1000))
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.link = Link(self._write, bool(s.get("test_build")))
+        self.poll = select.poll()
+        self.poll.register(self.stdin, select.POLLIN)
+        self.now = 0
+        self._t = time.ticks_ms()
+        self._card = False
+        self.shown = ""  # text on the display
+
+    def _write(self, s):
+        self.stdout.write(s)
+        if hasattr(self.stdout, "flush"):
+            self.stdout.flush()
+
+    def _clock(self):
+        t = time.ticks_ms()
+        self.now += time.ticks_diff(t, self._t)
+        self._t = t
+        return self.now
+
+    def do(self, actions):
+        b = self.board
+        for kind, arg in actions:
+            if kind == "show":
+                self.shown = arg
+                b.display.show(arg)
+                self.link.event("disp", arg)
+            elif kind == "state":
+                self.link.event("state", arg)
+            elif kind == "off":
+                b.display.off()
+                b.line.deactivate()
+                self.link.event("off")
+            elif kind == "transact":
+                self.do(self.transact(arg))
+
+    def transact(self, mode):
+        app = self.app
+        line = self.board.line
+        try:
+            _, transport = open_session(line)
+            res = Cap(transport).run(app.pin, app.npin, mode)
+            return app.finished(res.code, self._clock())
+        except CardError as e:
+            return app.failed(e, self._clock())
+        except Exception as e:  # a bug or a card we did not foresee: never crash
+            self.link.event("error", type(e).__name__)
+            return app.failed(e, self._clock())
+        finally:
+            app._wipe()
+            line.deactivate()
+
+    def _serial(self):
+        # Drains the test link; returns a key to inject or None.
+        key = None
+        while self.poll.poll(0):
+            b = self.stdin.buffer.read(1) if hasattr(self.stdin, "buffer") else self.stdin.read(1)
+            if not b:
+                break
+            b = b[0] if not isinstance(b, int) else b
+            cmd = self.link.feed(b)
+            if cmd is None:
+                continue
+            if cmd[0] == "status":
+                self.link.event("state", self.app.state)
+                self.link.event("disp", self.shown)
+                continue
+            r = self.link.check(cmd[0], cmd[1], hasattr(self.board, "set_card"))
+            if r is None:
+                continue
+            if r[0] == "card":
+                self.board.set_card(r[1])
+                self.link.event("ok", "card")
+            else:
+                key = r[1]
+                break
+        return key
+
+    def step(self, wait_ms):
+        # One pass of the loop: waits up to wait_ms for the serial, then handles events.
+        self.poll.poll(wait_ms)
+        now = self._clock()
+        b = self.board
+        present = b.line.present()
+        if present != self._card:
+            self._card = present
+            self.link.event("card", "in" if present else "out")
+            self.do(self.app.card_event(present, now))
+        k = self._serial()
+        injected = k is not None
+        if k is None:
+            k = b.keys.poll()
+        if k is not None:
+            self.do(self.app.key(k, now))
+        if injected:
+            self.link.event("ok", "key")  # after the key's effects, so the host can sync
+        self.do(self.app.tick(now))
+
+    def run(self):
+        b = self.board
+        self._card = b.line.present()
+        build = "test" if self.link.test_build else "production"
+        self.link.event("ready", "sesame %s build=%s board=%s" % (VERSION, build, b.name))
+        self.do(self.app.power_on(self._clock(), self._card))
+        while True:
+            self.step(b.settings.get("loop_ms", 10))

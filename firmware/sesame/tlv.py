@@ -1,0 +1,120 @@
+# BER-TLV as EMV uses it (EMV Book 3 Annex B): tags of 1-3 bytes read as one int
+# (0x9F27), definite lengths of 1-3 bytes, 00/FF padding between objects skipped.
+# Values are returned as (start, end) offsets into the caller's buffer: no copies.
+from sesame.errors import ProtocolError
+
+
+def _tag(buf, i, end):
+    # Returns (tag, next offset). Book 3 B1: b5-b1 = 11111 means more tag bytes follow,
+    # each with b8 = 1 while another follows.
+    t = buf[i]
+    i += 1
+    if t & 0x1F == 0x1F:
+        while True:
+            if i >= end:
+                raise ProtocolError("TLV: truncated tag")
+            b = buf[i]
+            i += 1
+            t = (t << 8) | b
+            if not b & 0x80:
+                break
+            if t > 0xFFFFFF:
+                raise ProtocolError("TLV: tag too long")
+    return t, i
+
+
+def _length(buf, i, end):
+    if i >= end:
+        raise ProtocolError("TLV: missing length")
+    n = buf[i]
+    i += 1
+    if n & 0x80:
+        k = n & 0x7F
+        if k == 0 or k > 3 or i + k > end:
+            raise ProtocolError("TLV: bad length")
+        n = 0
+        for _ in range(k):
+            n = (n << 8) | buf[i]
+            i += 1
+    return n, i
+
+
+def constructed(tag):
+    # b6 of the first tag byte marks a constructed object.
+    while tag > 0xFF:
+        tag >>= 8
+    return bool(tag & 0x20)
+
+
+def items(buf, start=0, end=None):
+    # Yields (tag, value_start, value_end) for each object at this level.
+    if end is None:
+        end = len(buf)
+    i = start
+    while i < end:
+        if buf[i] in (0x00, 0xFF):  # padding between objects (Book 3 B1)
+            i += 1
+            continue
+        tag, i = _tag(buf, i, end)
+        n, i = _length(buf, i, end)
+        if i + n > end:
+            raise ProtocolError("TLV: value overruns its template")
+        yield tag, i, i + n
+        i += n
+
+
+def find(buf, tag, start=0, end=None):
+    # Depth-first search for `tag`; returns (start, end) of its value or None.
+    for t, s, e in items(buf, start, end):
+        if t == tag:
+            return s, e
+        if constructed(t):
+            r = find(buf, tag, s, e)
+            if r:
+                return r
+    return None
+
+
+def value(buf, tag):
+    # Copy of the value of `tag` (bytes) or None.
+    r = find(buf, tag)
+    return None if r is None else bytes(buf[r[0]:r[1]])
+
+
+def collect(buf, wanted, out):
+    # Stores into dict `out` a copy of the first value found for each tag in `wanted`.
+    for t, s, e in items(buf):
+        if t in wanted and t not in out:
+            out[t] = bytes(buf[s:e])
+        if constructed(t):
+            collect(memoryview(buf)[s:e], wanted, out)
+    return out
+
+
+def dol(buf):
+    # A Data Object List (Book 3 5.4): tag + length pairs, no values. Returns [(tag, len)].
+    out = []
+    i, end = 0, len(buf)
+    while i < end:
+        tag, i = _tag(buf, i, end)
+        n, i = _length(buf, i, end)
+        out.append((tag, n))
+    return out
+
+
+def encode(tag, val):
+    # One TLV object (used by the virtual card and tests; lengths up to 65535).
+    t = b""
+    while True:
+        t = bytes((tag & 0xFF,)) + t
+        tag >>= 8
+        if not tag:
+            break
+    n = len(val)
+    if n < 0x80:
+        ln = bytes((n,))
+    elif n < 0x100:
+        ln = bytes((0x81, n))
+    else:
+        ln = bytes((0x82, n >> 8, n & 0xFF))
+    return t + ln + bytes(val)

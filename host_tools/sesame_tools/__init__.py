@@ -1,0 +1,1 @@
+"""Sésame host tools: simulated board, virtual card, issuer-side check."""

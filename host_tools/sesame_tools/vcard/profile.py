@@ -1,0 +1,123 @@
+"""Card profiles: the JSON personalisation of a virtual card, and where its state lives."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from sesame import tlv
+from sesame_tools.vcard.crypto import icc_mk_option_a
+
+DEFAULT_CARD = "visa_dpa"
+
+
+def cards_dir() -> Path:
+    return Path(str(resources.files("sesame_tools") / "cards"))
+
+
+def state_dir() -> Path:
+    """Where card and issuer state files live: $SESAME_STATE_DIR or ~/.local/state/sesame."""
+    d = os.environ.get("SESAME_STATE_DIR") or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "sesame")
+    p = Path(d)
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def _hex(s: str | None) -> bytes:
+    return bytes.fromhex(s) if s else b""
+
+
+@dataclass
+class Profile:
+    """A personalised card. Hex strings in the JSON become bytes here."""
+
+    name: str
+    atr: bytes
+    aid: bytes
+    label: str
+    pan: str
+    psn: str
+    expiry: str
+    icc_mk: bytes
+    pin: str
+    pin_try_limit: int
+    atc: int
+    aip: bytes
+    afl: bytes
+    cvr: bytes
+    iad: bytes
+    ipb: bytes | None
+    iaf: bytes | None
+    cdol1: bytes
+    cdol2: bytes
+    pdol: bytes
+    genac_format: int
+    records: dict = field(default_factory=dict)  # (sfi, record) -> record body (bytes)
+    path: Path | None = None
+
+    @property
+    def cdol1_len(self) -> int:
+        return sum(n for _, n in tlv.dol(self.cdol1))
+
+    @property
+    def cdol2_len(self) -> int:
+        return sum(n for _, n in tlv.dol(self.cdol2))
+
+    @property
+    def pdol_len(self) -> int:
+        return sum(n for _, n in tlv.dol(self.pdol))
+
+
+def _default_records(p: dict, ipb: bytes | None, iaf: bytes | None) -> dict:
+    """Record 1: PAN, expiry, PSN. Record 2: CDOL1, CDOL2, IAF, IPB (a later record, as on
+    French cards, so readers that only look at the first record fail)."""
+    r1 = (tlv.encode(0x5A, bytes.fromhex(p["pan"] + ("F" if len(p["pan"]) % 2 else "")))
+          + tlv.encode(0x5F24, bytes.fromhex(p.get("expiry", "301231")))
+          + tlv.encode(0x5F34, bytes.fromhex(p.get("psn", "00"))))
+    r2 = tlv.encode(0x8C, bytes.fromhex(p["cdol1"]))
+    if p.get("cdol2"):
+        r2 += tlv.encode(0x8D, bytes.fromhex(p["cdol2"]))
+    if iaf:
+        r2 += tlv.encode(0x9F55, iaf)
+    if ipb:
+        r2 += tlv.encode(0x9F56, ipb)
+    return {(1, 1): r1, (1, 2): r2}
+
+
+def load(card: str | os.PathLike | None = None) -> Profile:
+    """Load a profile by path, or by name among the bundled cards (default: visa_dpa)."""
+    card = card or DEFAULT_CARD
+    path = Path(card)
+    if not path.exists():
+        path = cards_dir() / (str(card) + ("" if str(card).endswith(".json") else ".json"))
+    if not path.exists():
+        names = ", ".join(sorted(p.stem for p in cards_dir().glob("*.json")))
+        raise FileNotFoundError(f"no card profile {card!r} (bundled: {names})")
+    p = json.loads(path.read_text())
+    if "icc_mk" in p:
+        icc_mk = bytes.fromhex(p["icc_mk"])
+    else:
+        icc_mk = icc_mk_option_a(bytes.fromhex(p["issuer_mk"]), p["pan"], p.get("psn", "00"))
+    ipb = _hex(p.get("ipb")) or None
+    iaf = _hex(p.get("iaf")) or None
+    if "records" in p:
+        records = {}
+        for key, body in p["records"].items():
+            sfi, rec = (int(x) for x in key.split("."))
+            records[(sfi, rec)] = bytes.fromhex(body)
+    else:
+        records = _default_records(p, ipb, iaf)
+    return Profile(
+        name=p.get("name", path.stem), atr=bytes.fromhex(p["atr"]), aid=bytes.fromhex(p["aid"]),
+        label=p.get("label", ""), pan=p["pan"], psn=p.get("psn", "00"),
+        expiry=p.get("expiry", "301231"), icc_mk=icc_mk, pin=p["pin"],
+        pin_try_limit=int(p.get("pin_try_limit", 3)), atc=int(p.get("atc", 0)),
+        aip=bytes.fromhex(p.get("aip", "1000")), afl=bytes.fromhex(p.get("afl", "08010200")),
+        cvr=bytes.fromhex(p.get("cvr", "A50006040000")), iad=bytes.fromhex(p["iad"]),
+        ipb=ipb, iaf=iaf, cdol1=bytes.fromhex(p["cdol1"]), cdol2=_hex(p.get("cdol2")),
+        pdol=_hex(p.get("pdol")), genac_format=int(p.get("genac_format", 1)),
+        records=records, path=path)
