@@ -1,0 +1,78 @@
+# CAP token and digits, against the public vectors of DESIGN.md section 7.
+from unitcheck import h
+from sesame import cap
+
+BARCLAYS_IPB = h("8000FF000000000001FFFF00000000000000")
+OPENAUTH_IPB = h("00001F00000000000FFFFF00000000008000")
+OPENAUTH_IAD = h("06770A03A48000")
+
+
+def code(cid, atc, ac, iad, ipb):
+    v, _ = cap.extract(cap.token(h(cid), h(atc), h(ac), iad if isinstance(iad, bytes) else h(iad)), ipb)
+    return cap.code_text(v)
+
+
+def test_python_emv_barclays_format1():
+    r = cap.split_genac(h("80 12 80 095F 0F9D3798E93F129A 060A0A03A49000"))
+    assert r == (h("80"), h("095F"), h("0F9D3798E93F129A"), h("060A0A03A49000"))
+    assert code("80", "095F", "0F9D3798E93F129A", "060A0A03A49000", BARCLAYS_IPB) == "46076570"
+
+
+def test_python_emv_barclays_format2():
+    resp = h("77 1E 9F27 01 80 9F36 02 0016 9F26 08 299CC8F10B9BC830 9F10 07 060B0A03A49000")
+    cid, atc, ac, iad = cap.split_genac(resp)
+    v, _ = cap.extract(cap.token(cid, atc, ac, iad), BARCLAYS_IPB)
+    assert cap.code_text(v) == "36554800"
+
+
+def test_openauth_vectors():
+    assert code("80", "00B4", "7F32A79FDA945643", OPENAUTH_IAD, OPENAUTH_IPB) == "42511495"
+    assert code("80", "00B5", "B1FA3935AA491B75", OPENAUTH_IAD, OPENAUTH_IPB) == "45233899"
+    assert code("80", "01A4", "3F758937C03A6189", OPENAUTH_IAD, OPENAUTH_IPB) == "09749267"
+
+
+def test_extract_counts_bits_and_pads():
+    v, bits = cap.extract(h("FF00"), h("F00F"))
+    assert (v, bits) == (0xF0, 8)
+    v, bits = cap.extract(h("FF"), h("FFFF"))  # token shorter than IPB: zeros
+    assert (v, bits) == (0xFF00, 16)
+
+
+def test_psn_only_with_iaf_bit7():
+    t = cap.token(h("80"), h("0001"), bytes(8), h("06"), psn=h("02"), iaf=0x40)
+    assert t[:2] == h("02 80")
+    t = cap.token(h("80"), h("0001"), bytes(8), h("06"), psn=h("02"), iaf=0x80)
+    assert t[:1] == h("80")
+
+
+def test_code_text():
+    assert cap.code_text(0) == "00000000"
+    assert cap.code_text(9749267) == "09749267"
+    assert cap.code_text(1234567890) == "1234567890"
+
+
+def test_bcd():
+    assert cap.bcd("1234", 4) == h("00001234")
+    assert cap.bcd("123456", 6) == h("000000123456")
+    assert cap.bcd("", 4) == bytes(4)
+    assert cap.bcd("123", 2) == h("0123")
+
+
+def test_terminal_data_per_aid_and_mode():
+    v = cap.terminal_data(cap.AID_VISA_DPA)
+    assert v[0x9A] == h("010101") and v[0x95] == h("8000000000")
+    assert v[0x9F37] == bytes(4) and v[0x9F02] == bytes(6)
+    m = cap.terminal_data(cap.AID_MC_CAP, cap.SIGN, "445566", "123456")
+    assert m[0x9A] == h("000000")
+    assert m[0x9F37] == h("00445566") and m[0x9F02] == h("000000123456")
+
+
+def test_fill_dol_zero_fills_unknown_tags():
+    cdol = [(0x9F02, 6), (0x9F03, 6), (0x9F1A, 2), (0x95, 5), (0x5F2A, 2), (0x9A, 3),
+            (0x9C, 1), (0x9F37, 4)]
+    d = cap.fill_dol(cdol, cap.terminal_data(cap.AID_MC_CAP, cap.RESPOND, "11223344"))
+    assert d == bytes(14) + h("8000000000") + bytes(2) + h("000000") + bytes(1) + h("11223344")
+    assert len(d) == 29
+    # shorter request: keeps the rightmost bytes; longer: left zero padding
+    assert cap.fill_dol([(0x9F37, 2), (0x9F35, 2)], {0x9F37: h("11223344"), 0x9F35: h("34")}) \
+        == h("3344 0034")

@@ -1,0 +1,57 @@
+# Helpers for the unit tests, which run under CPython (pytest) and the MicroPython
+# unix port (tests/mpy_run.py) alike: plain asserts, no pytest import.
+
+
+def raises(exc, fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except exc as e:
+        return e
+    raise AssertionError("%s not raised by %s" % (exc.__name__, fn))
+
+
+def h(s):
+    # hex string (spaces allowed) -> bytes, on both runtimes
+    s = s.replace(" ", "")
+    return bytes(int(s[i:i + 2], 16) for i in range(0, len(s), 2))
+
+
+class ScriptedLine:
+    # A byte-level card peer for protocol unit tests. script: [(expect, reply)] where
+    # `expect` is what the reader must have written since the previous reply, and
+    # `reply` the characters the card then sends. Reading past the script times out.
+    def __init__(self, script):
+        self.script = [(h(e), h(r)) for e, r in script]
+        self.sent = bytearray()
+        self.rx = bytearray()
+
+    def present(self):
+        return True
+
+    def write(self, data):
+        self.sent += bytes(data)
+
+    def read_byte(self, timeout_etu):
+        from sesame.errors import CardTimeout
+        if not self.rx:
+            if not self.script:
+                raise CardTimeout("script over")
+            expect, reply = self.script.pop(0)
+            assert bytes(self.sent) == expect, "reader sent %s, expected %s" % (
+                bytes(self.sent).hex(), expect.hex())
+            self.sent = bytearray()
+            self.rx = bytearray(reply)
+            if not reply:
+                raise CardTimeout("card silent")
+        b = self.rx[0]
+        self.rx = self.rx[1:]
+        return b
+
+    def cold_reset(self):
+        pass
+
+    def warm_reset(self):
+        pass
+
+    def deactivate(self):
+        pass
