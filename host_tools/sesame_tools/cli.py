@@ -86,7 +86,9 @@ def _run_keys(board, keys: list[str], timeout: float) -> int:
         return 0 if state == "code" else 1
     except (LinkTimeout, RuntimeError) as e:
         click.echo(f"error: {e}", err=True)
-        click.echo(board.errors(), err=True)
+        for text in (board.errors(), "\n".join(client.other)):
+            if text.strip():
+                click.echo(text.rstrip(), err=True)
         return 2
     finally:
         client.close()

@@ -29,6 +29,7 @@ class LinkClient:
         self._buf = b""
         self.history: list[Event] = []
         self.listener = None  # called with every event as it arrives
+        self.other: list[str] = []  # recent non-event lines (REPL output, tracebacks)
 
     def close(self) -> None:
         self.ser.close()
@@ -44,6 +45,8 @@ class LinkClient:
             while b"\n" in self._buf:
                 raw, self._buf = self._buf.split(b"\n", 1)
                 line = raw.decode(errors="replace").strip()
+                if line and not line.startswith("@"):
+                    self.other = (self.other + [line])[-40:]
                 if line.startswith("@"):
                     ev = Event(line)
                     self.history.append(ev)
