@@ -2,19 +2,28 @@
 # the host's virtual card (one connection = one card in the slot), carrying the line
 # at byte level in 2-byte frames:
 #   reader -> card: "C" 00 cold reset | "W" 00 warm reset | "O" 00 deactivate | "D" b character
-#   card -> reader: "D" b character
+#                   | "N" 00 error signal: the last character had a parity error (T=0 only)
+#                   | "R" b a character repeated after the card's error signal
+#   card -> reader: "D" b character | "E" b character received with a parity error
+#                   | "N" k error signal on the k-th character (from 0) the reader sent
+#                     since the card last spoke; the card ignores "D" frames until an
+#                     "R": the line repeats that character and the ones after it (T=0)
+# The inverse convention travels as it would on the wire read in direct convention (TS
+# reads 03); set_convention() answers False so the session decodes it. Rates: any F/D.
 # The keypad and display are the test link on stdin/stdout (a pseudo-terminal).
 import json
 import select
 import socket
 import sys
 from micropython import const
-from sesame.errors import CardAbsent, CardTimeout
+from sesame.errors import CardAbsent, CardTimeout, ProtocolError
+from sesame.session import Counters
 
 _POLLIN = const(1)
 _IPPROTO_TCP = const(6)
 _TCP_NODELAY = const(1)
 _SLACK_MS = const(100)  # host scheduling latency allowed on top of every card timeout
+_REPEATS = const(4)  # parity errors on one character before giving up
 
 
 class SimLine:
@@ -22,11 +31,17 @@ class SimLine:
     def __init__(self, addr, etu_us=93):
         self.addr = addr
         self.etu_us = etu_us
+        self._etu0 = etu_us  # at F 372, D 1
         self.sock = None
         self.poll = select.poll()
         self._f = bytearray(2)
         self._out = bytearray(64)
         self._mv = memoryview(self._f)
+        self.counters = Counters()
+        self._sent = bytearray(300)  # characters sent since the card last spoke
+        self._sn = 0
+        self.protocol = 0
+        self.guard = 0
 
     def insert(self):
         if self.sock is None:
@@ -70,14 +85,37 @@ class SimLine:
     def cold_reset(self):
         if self.sock is None:
             raise CardAbsent("no card")
+        self.protocol = 0
+        self.guard = 0
+        self.etu_us = self._etu0
         self._send(67, 0)
 
     def warm_reset(self):
         if self.sock is None:
             raise CardAbsent("no card")
+        self.protocol = 0
+        self.guard = 0
+        self.etu_us = self._etu0
         self._send(87, 0)
 
+    def set_convention(self, inverse):
+        return False  # the session decodes the inverse convention
+
+    def set_guard(self, n):
+        self.guard = 0 if n == 255 else n
+
+    def set_protocol(self, t):
+        self.protocol = t
+
+    def supports_rate(self, f, d):
+        return f > 0 and d > 0
+
+    def set_rate(self, f, d):
+        # The socket has no clock: only the timeouts follow the new etu.
+        self.etu_us = max(1, self._etu0 * f // (372 * d))
+
     def deactivate(self):
+        self._wipe()
         if self.sock is not None:
             self._send(79, 0)
 
@@ -98,6 +136,16 @@ class SimLine:
                     n = 0
             if n:
                 self.sock.write(memoryview(out)[:n])
+            sent = self._sent
+            k = self._sn
+            for b in data:
+                if k < len(sent):
+                    sent[k] = b
+                    k += 1
+            self._sn = k
+            c = self.counters
+            c.tx += len(data)
+            c.etu += len(data) * (12 + self.guard)
         except OSError:
             self.remove()
             raise CardAbsent("card removed")
@@ -105,10 +153,31 @@ class SimLine:
             for i in range(len(out)):
                 out[i] = 0
 
-    def read_byte(self, timeout_etu):
-        if self.sock is None:
-            raise CardAbsent("no card")
-        ms = (timeout_etu * self.etu_us + 999) // 1000 + _SLACK_MS
+    def _wipe(self):
+        if self._sn:
+            sent = self._sent
+            for i in range(self._sn):
+                sent[i] = 0  # a VERIFY carries the PIN
+            self._sn = 0
+
+    def _repeat(self, k):
+        # The card rejected our k-th character: send it again ("R"), then the rest.
+        sent = self._sent
+        n = self._sn
+        if k >= n:
+            raise ProtocolError("error signal on no character")
+        self._send(82, sent[k])
+        for i in range(k + 1, n):
+            self._send(68, sent[i])
+        for i in range(k, n):  # kept for a further repeat
+            sent[i - k] = sent[i]
+        self._sn = n - k
+        c = self.counters
+        c.repeats += 1
+        c.tx += n - k
+        c.etu += (n - k) * (12 + self.guard)
+
+    def _frame(self, ms):
         got = 0
         while got < 2:
             if not self.poll.poll(ms):
@@ -121,7 +190,30 @@ class SimLine:
                 self.remove()
                 raise CardAbsent("card removed")
             got += n
-        return self._f[1]
+
+    def read_byte(self, timeout_etu):
+        if self.sock is None:
+            raise CardAbsent("no card")
+        ms = (timeout_etu * self.etu_us + 999) // 1000 + _SLACK_MS
+        c = self.counters
+        for _ in range(_REPEATS + 1):
+            self._frame(ms)
+            kind = self._f[0]
+            if kind == 78:  # "N": the card rejected one of ours (T=0 error signal)
+                if self.protocol != 0:
+                    raise ProtocolError("error signal in T=1")
+                self._repeat(self._f[1])
+                continue
+            self._wipe()
+            c.rx += 1
+            c.etu += 12
+            if kind != 69:  # "E": parity error
+                return self._f[1]
+            c.repeats += 1
+            if self.protocol != 0:
+                raise ProtocolError("parity error")
+            self._send(78, 0)  # "N": error signal, the card repeats the character
+        raise ProtocolError("parity errors")
 
 
 class TextDisplay:

@@ -53,7 +53,10 @@ class Atr:
         self.BWI = 4  # T=1 (TB3 high nibble)
         self.CWI = 13  # T=1 (TB3 low nibble)
         self.edc = "lrc"  # T=1 (TC3 b1)
-        self.specific_mode = False  # TA2 present
+        # TA1 and TA2 as received, packed in one int (few attributes: this object is
+        # made while the heap of a small board is at its fullest): bits 0-8 TA1 + 1,
+        # bits 9-17 TA2 + 1, 0 = absent; bit 18: T=1 bytes seen (first TA/TB/TC count).
+        self._ta = 0
         self.class_indicator = None  # first TA after T=15
         self.historical = b""
         self.tck = "absent"
@@ -63,18 +66,46 @@ class Atr:
     def valid(self):
         return not self.errors
 
+    @property
+    def ta1(self):
+        # TA1 as received (PPS1 of a PPS), or None
+        v = self._ta & 0x1FF
+        return v - 1 if v else None
+
+    @property
+    def specific_mode(self):
+        # TA2 present: the card runs one protocol at once (ISO 7816-3 6.3.1)
+        return bool(self._ta & 0x3FE00)
+
+    @property
+    def specific_protocol(self):
+        return ((self._ta >> 9) - 1) & 0x0F if self.specific_mode else None
+
+    @property
+    def specific_implicit(self):
+        # TA2 b5: the rate is implicit (not TA1's)
+        return bool(((self._ta >> 9) - 1) & 0x10) if self.specific_mode else False
+
     def _parse(self):
         raw = self.raw
         n = len(raw)
-        if n < 2:
+        if n < 1:
             self.errors.append("truncated")
             return
+        if raw[0] == 0x03:  # an inverse-convention ATR read in direct convention
+            from sesame.inverse import INVERSE
+
+            raw = bytes(INVERSE[b] for b in raw)
+            self.raw = raw
         if raw[0] == 0x3B:
             self.convention = "direct"
         elif raw[0] == 0x3F:
             self.convention = "inverse"
         else:
             self.errors.append("bad TS %02X" % raw[0])
+            return
+        if n < 2:
+            self.errors.append("truncated")
             return
         if n > MAX_LEN:
             self.errors.append("too long (%d bytes)" % n)
@@ -84,6 +115,7 @@ class Atr:
         group = 1
         prev_t = 0  # protocol the current group belongs to (after TD(group-1))
         offers = []
+        not_t0 = False  # a T other than 0 is indicated (T=15 too): TCK present
         while True:
             ta = tb = tc = td = None
             for bit, name in ((1, "a"), (2, "b"), (4, "c"), (8, "d")):
@@ -105,6 +137,8 @@ class Atr:
             if td is None:
                 break
             prev_t = td & 0x0F
+            if prev_t != 0:
+                not_t0 = True
             if prev_t not in offers and prev_t != 15:
                 offers.append(prev_t)
             y = td >> 4
@@ -117,7 +151,7 @@ class Atr:
             return
         self.historical = raw[i:i + k]
         i += k
-        tck_needed = any(p != 0 for p in offers)
+        tck_needed = not_t0
         if tck_needed:
             if i >= n:
                 self.errors.append("truncated")
@@ -136,6 +170,7 @@ class Atr:
     def _group(self, g, t, ta, tb, tc):
         if g == 1:
             if ta is not None:
+                self._ta |= ta + 1
                 self.Fi = FI[ta >> 4]
                 self.fmax_mhz = FMAX[ta >> 4]
                 self.Di = DI[ta & 0x0F]
@@ -145,15 +180,22 @@ class Atr:
                 self.N = tc
         elif g == 2:
             if ta is not None:
-                self.specific_mode = True
+                self._ta |= (ta + 1) << 9
             if tc is not None:
                 self.WI = tc
         elif t == 1:
-            if ta is not None and g >= 3 and self.IFSC == 32:
+            if self._ta & 0x40000:
+                return  # only the first T=1 group's TA3 TB3 TC3
+            self._ta |= 0x40000
+            if ta is not None:
                 self.IFSC = ta
+                if ta == 0 or ta == 255:
+                    self.errors.append("bad IFSC %02X" % ta)
             if tb is not None:
                 self.BWI = tb >> 4
                 self.CWI = tb & 0x0F
+                if self.BWI > 9:
+                    self.errors.append("bad BWI %d" % self.BWI)
             if tc is not None:
                 self.edc = "crc" if tc & 1 else "lrc"
         elif t == 15 and ta is not None:

@@ -5,7 +5,7 @@ from micropython import const
 from sesame.errors import ProtocolError
 
 _NULL = const(0x60)
-_MAX_RESP = const(258 * 4)  # enough for chained GET RESPONSEs of an EMV response
+_MAX_RESP = const(260)  # short APDUs: at most 256 data bytes + SW1 SW2 (EMV Book 1 9.3)
 _MAX_RETRIES = const(8)  # 61xx / 6Cxx rounds before we call the card broken
 
 
@@ -99,6 +99,9 @@ class T0:
                 if sw >> 8 != 0x6C:
                     break
                 self._n = 0  # ISO 7816-3 10.3.3: resend the same header with P3 = SW2
+                c = getattr(self.line, "counters", None)
+                if c is not None:
+                    c.resent += 1
                 p3 = sw & 0xFF
                 sw = self._tpdu(cla, ins, p1, p2, p3, b"", p3 or 256)
         for _ in range(_MAX_RETRIES):

@@ -80,3 +80,11 @@ def test_endless_61xx_gives_up():
 def test_wwt_from_atr():
     t, _ = t0([])
     assert t.wwt == 9600
+
+
+def test_ins_xor_01_and_xor_fe_procedure_bytes():
+    # INS xor 01 = all remaining; INS xor FE = one byte (ISO 7816-3 10.3.3)
+    t, _ = t0([("00 20 00 80 02", "21"), ("12 34", "90 00")])
+    assert t.transmit(h("0020008002 1234")) == h("9000")
+    t, _ = t0([("00 20 00 80 02", "DE"), ("12", "21"), ("34", "90 00")])
+    assert t.transmit(h("0020008002 1234")) == h("9000")

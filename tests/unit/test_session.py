@@ -1,0 +1,112 @@
+# Card session: ATR reading (both conventions), warm reset, protocol choice, PPS.
+from unitcheck import ScriptedLine, h, raises
+from sesame import edc
+from sesame.errors import CardAbsent, ProtocolError
+from sesame.inverse import INVERSE
+from sesame.session import open_session, read_atr
+from sesame.t0 import T0
+from sesame.t1 import T1
+
+
+def inv(hexs):
+    return bytes(INVERSE[b] for b in h(hexs)).hex()
+
+
+class RateLine(ScriptedLine):
+    # A line that can run any rate, remembering what it was told.
+    def __init__(self, script):
+        super().__init__(script)
+        self.rate = None
+        self.resets = []
+        self.proto = None
+
+    def supports_rate(self, f, d):
+        return True
+
+    def set_rate(self, f, d):
+        self.rate = (f, d)
+
+    def set_protocol(self, t):
+        self.proto = t
+
+    def cold_reset(self):
+        self.resets.append("cold")
+
+    def warm_reset(self):
+        self.resets.append("warm")
+
+
+def test_inverse_atr_decoded_by_the_session():
+    line = ScriptedLine([("", inv("3F 65 00 00 20 63 CB 68 00"))])
+    a, l2 = read_atr(line)
+    assert a.valid and a.convention == "inverse", a.errors
+    assert a.raw == h("3F 65 00 00 20 63 CB 68 00")
+    assert l2 is not line  # the session translates every byte from now on
+    l2.write(h("00 B2"))
+    assert bytes(line.sent) == bytes(INVERSE[b] for b in h("00 B2"))
+
+
+def test_t0_card_default_rate():
+    line = RateLine([("", "3B 65 00 00 20 63 CB 68 00")])
+    a, t = open_session(line)
+    assert isinstance(t, T0) and line.rate is None
+
+
+def test_t1_only_card_gets_t1_and_ifs():
+    line = RateLine([("", "3B 80 81 31 FE 45 8B"),
+                     (edc.block(0, 0xC1, b"\xfe", False).hex(), edc.block(0, 0xE1, b"\xfe", False).hex())])
+    a, t = open_session(line)
+    assert isinstance(t, T1) and line.proto == 1
+
+
+def test_pps_to_ta1():
+    line = RateLine([("", "3B 15 96 20 63 CB 68 00"), ("FF 10 96 79", "FF 10 96 79")])
+    a, t = open_session(line)
+    assert line.rate == (512, 32) and isinstance(t, T0)
+    assert t.wwt == 960 * 10 * 32
+
+
+def test_pps_refused_resets_and_stays_at_default_rate():
+    line = RateLine([("", "3B 15 96 20 63 CB 68 00"), ("FF 10 96 79", ""),
+                     ("", ""),  # the session lets the line go quiet, then resets
+                     ("", "3B 15 96 20 63 CB 68 00")])
+    a, t = open_session(line)
+    assert line.rate is None and line.resets == ["cold", "warm"]
+    assert (a.Fi, a.Di) == (372, 1)
+
+
+def test_unusable_first_atr_gets_a_warm_reset():
+    # a bad TCK first, a good T=0 ATR after the warm reset
+    line = RateLine([("", "3B 80 81 31 FE 45 00"), ("", "3B 65 00 00 20 63 CB 68 00")])
+    a, t = open_session(line)
+    assert line.resets == ["cold", "warm"] and isinstance(t, T0)
+
+
+def test_3f_card_whose_warm_atr_differs():
+    # inverse card, first ATR offers T=14 only: warm reset, direct T=0 ATR
+    line = RateLine([("", inv("3F 80 0E 0E")), ("", "3B 65 00 00 20 63 CB 68 00")])
+    a, t = open_session(line)
+    assert a.convention == "direct" and isinstance(t, T0)
+
+
+def test_specific_mode_protocol_and_rate():
+    # TA1 95, TD1 with TA2 01 (specific mode, T=1, rate from TA1)
+    raw = h("3B 90 95 11 01")
+    x = 0
+    for b in raw[1:]:
+        x ^= b
+    line = RateLine([("", (raw + bytes((x,))).hex()),
+                     (edc.block(0, 0xC1, b"\xfe", False).hex(), edc.block(0, 0xE1, b"\xfe", False).hex())])
+    a, t = open_session(line)
+    assert a.specific_mode and isinstance(t, T1) and line.rate == (512, 16)
+
+
+def test_garbage_atr_is_typed_error():
+    raises(ProtocolError, open_session, RateLine([("", "12 34"), ("", "12")]))
+
+
+def test_no_card():
+    class Empty(ScriptedLine):
+        def present(self):
+            return False
+    raises(CardAbsent, open_session, Empty([]))
