@@ -85,15 +85,23 @@ def test_auto_off_when_idle():
     assert ("off", None) in app.tick(2000)
 
 
+def busy(app, now=0, pin="1234"):
+    app.key("CODE", now)
+    for k in pin:
+        app.key(k, now)
+    acts = app.key("OK", now)
+    assert ("transact", "identify") in acts
+    return app
+
+
 def test_wrong_pin_message_then_idle():
     app = started()
-    app.key("CODE", 0)
-    acts = app.failed(errors.PinWrong(2), 10)
+    acts = busy(app).failed(errors.PinWrong(2), 10)
     assert shows(acts) == ["2 triES"]
-    assert shows(app.failed(errors.PinWrong(1), 10)) == ["1 triE"]
-    assert shows(app.failed(errors.PinBlocked("x"), 10)) == ["bLOCKEd"]
-    assert shows(app.failed(errors.CardTimeout("x"), 10)) == ["Err CArd"]
-    assert shows(app.failed(ValueError("bug"), 10)) == ["Err CArd"]
+    assert shows(busy(app).failed(errors.PinWrong(1), 10)) == ["1 triE"]
+    assert shows(busy(app).failed(errors.PinBlocked("x"), 10)) == ["bLOCKEd"]
+    assert shows(busy(app).failed(errors.CardTimeout("x"), 10)) == ["Err CArd"]
+    assert shows(busy(app).failed(ValueError("bug"), 10)) == ["Err CArd"]
     assert shows(app.key("OK", 20)) == ["rEAdY"]
 
 
@@ -108,3 +116,122 @@ def test_card_removed_during_pin_entry():
 def test_card_inserted_updates_idle():
     app = started(card=False)
     assert shows(app.card_event(True, 1)) == ["rEAdY"]
+
+
+def typed(app, keys, now=0):
+    out = []
+    for k in keys.split():
+        out += app.key(k, now)
+    return out
+
+
+def test_respond_flow_challenge_after_pin():
+    app = started()
+    acts = typed(app, "RESPOND 1 2 3 4 OK")
+    assert shows(acts)[-1] == "ChALLEnG" and app.state == "input"
+    assert not [a for a in acts if a[0] == "transact"]
+    assert app.pin[:4] == bytearray([1, 2, 3, 4]), "PIN kept for the transaction"
+    assert shows(typed(app, "1 1 2 2")) == ["1", "11", "112", "1122"]
+    assert typed(app, "3 3 4 4 5") and app.entry == "11223344", "8 digits at most"
+    acts = app.key("OK", 1)
+    assert ("transact", "respond") in acts and app.state == "busy"
+    assert app.inputs() == {"challenge": "11223344", "amount": "", "data": ()}
+    assert shows(app.finished("45233899", 2)) == ["4523 3899"]
+
+
+def test_respond_needs_a_challenge_and_clear_cancels():
+    app = started()
+    typed(app, "RESPOND 1 2 3 4 OK")
+    assert app.key("OK", 1) == [], "empty challenge not taken"
+    assert shows(typed(app, "7 CLEAR")) == ["7", "ChALLEnG"]
+    assert shows(app.key("CLEAR", 2)) == ["rEAdY"]
+    assert app.pin == bytearray(12) and app.state == "idle"
+
+
+def test_sign_flow_amount_then_reference():
+    app = started()
+    acts = typed(app, "SIGN 1 2 3 4 OK")
+    assert shows(acts)[-1] == "AnnOUnt"
+    assert shows(typed(app, "5 0 1 2 3 4 5 6")) == ["0.05", "0.50", "5.01", "50.12", "501.23",
+                                                    "5012.34", "50123.45", "501234.56"]
+    assert shows(app.key("OK", 1)) == ["rEF"]
+    acts = typed(app, "4 4 5 5 6 6 OK")
+    assert ("transact", "sign") in acts
+    assert app.inputs() == {"challenge": "445566", "amount": "50123456", "data": ()}
+
+
+def test_sign_mode2_tds_fields():
+    app = started()
+    typed(app, "SIGN 1 2 3 4 OK")
+    assert shows(app.key("SIGN", 1)) == ["dAtA 1"], "SIGN at the empty amount: TDS"
+    assert shows(typed(app, "1 2 3 4 5 6 7 8 9 0 1")) == [
+        "1", "12", "123", "1234", "12345", "123456", "1234567", "12345678", "23456789",
+        "34567890"], "10 digits a field, the rightmost 8 shown"
+    assert shows(app.key("OK", 2)) == ["dAtA 2"]
+    assert shows(typed(app, "4 2 OK")) == ["4", "42", "dAtA 3"]
+    acts = app.key("OK", 3)  # empty field: done
+    assert ("transact", "sign") in acts
+    assert app.inputs() == {"challenge": "", "amount": "", "data": ("1234567890", "42")}
+
+
+def test_sign_tds_ten_fields_start_at_once():
+    app = started()
+    typed(app, "SIGN 1 2 3 4 OK SIGN")
+    for i in range(9):
+        assert shows(typed(app, "%d OK" % i))[-1] == "dAtA %d" % (i + 2)
+    acts = typed(app, "9 OK")
+    assert ("transact", "sign") in acts and len(app.inputs()["data"]) == 10
+
+
+def test_last_try_warning_needs_ok_again():
+    app = busy(started())
+    acts = app.last_try(5)
+    assert shows(acts) == ["LASt try"] and app.state == "lasttry"
+    assert app.key("5", 6) == [] and app.npin == 4, "digits ignored, PIN kept"
+    acts = app.key("OK", 7)
+    assert shows(acts) == ["bUSY"] and app.state == "busy"
+    assert not [a for a in acts if a[0] == "transact"], "the running transaction goes on"
+    assert shows(app.finished("12345678", 8)) == ["1234 5678"]
+
+
+def test_last_try_declined_or_timed_out():
+    app = busy(started())
+    app.last_try(0)
+    assert shows(app.key("CLEAR", 1)) == ["rEAdY"] and app.pin == bytearray(12)
+    assert app.failed(errors.CardError("x"), 2) == [], "the cancel is already shown"
+    assert app.state == "idle"
+    app = busy(started(off_ms=1000))
+    app.last_try(0)
+    assert ("off", None) in app.tick(1000)
+    assert app.pin == bytearray(12) and app.failed(errors.CardError("x"), 2) == []
+    app = busy(started())
+    app.last_try(0)
+    assert shows(app.card_event(False, 1)) == ["no CArd"] and app.pin == bytearray(12)
+
+
+def test_long_code_pages():
+    from sesame.entry import code_pages
+    assert code_pages("12345678") == ["1234 5678"]
+    assert code_pages("1234567890") == ["1-123456", "2-7890"]
+    assert code_pages("123456789012345") == ["1-123456", "2-789012", "3-345"]
+    app = busy(started())
+    assert shows(app.finished("1234567890", 100)) == ["1-123456"]
+    assert app.tick(100 + 2499) == []
+    assert shows(app.tick(100 + 2500)) == ["2-7890"]
+    assert shows(app.tick(100 + 5000)) == ["1-123456"]
+    assert shows(app.key("OK", 5100)) == ["2-7890"], "OK turns the page"
+    assert ("off", None) in app.tick(100 + 35000), "auto-off still applies"
+    app = busy(started())
+    app.finished("1234567890", 0)
+    assert shows(app.key("CLEAR", 1)) == ["rEAdY"]
+    assert app.tick(10000) == [] or app.state == "idle"
+
+
+def test_texts_are_seven_segment_friendly():
+    from sesame import app as a, entry as n
+    from sesame.segments import glyph
+    for t in (a.T_IDLE, a.T_INSERT, a.T_PIN, a.T_BUSY, n.T_CHALLENGE, n.T_AMOUNT, n.T_REF,
+              n.T_DATA % 10, "LASt try", "AbortEd"):
+        assert len(t.replace(".", "")) <= 8, t
+        for ch in t:
+            assert ch == " " or glyph(ch), (t, ch)

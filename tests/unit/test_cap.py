@@ -1,6 +1,6 @@
 # CAP token and digits, against the public vectors of DESIGN.md section 7.
-from unitcheck import h
-from sesame import cap
+from unitcheck import h, raises
+from sesame import cap, des
 
 BARCLAYS_IPB = h("8000FF000000000001FFFF00000000000000")
 OPENAUTH_IPB = h("00001F00000000000FFFFF00000000008000")
@@ -76,3 +76,79 @@ def test_fill_dol_zero_fills_unknown_tags():
     # shorter request: keeps the rightmost bytes; longer: left zero padding
     assert cap.fill_dol([(0x9F37, 2), (0x9F35, 2)], {0x9F37: h("11223344"), 0x9F35: h("34")}) \
         == h("3344 0034")
+
+
+# -- single DES (Mode-2 TDS), known answers; tests/host/test_modes_des.py compares it
+# with an independent DES on random data.
+def test_des_known_answers():
+    assert des.encrypt(h("133457799BBCDFF1"), h("0123456789ABCDEF")) == h("85E813540F0AB405")
+    # FIPS 81 CBC example: "Now is the time for all "
+    d = des.DES(h("0123456789ABCDEF"))
+    ct = d.cbc(b"Now is the time for all ", iv=h("1234567890ABCDEF"))
+    assert ct == h("E5C7CDDE872BF27C 43E934008C389C0F 683788499A7C05F6")
+    assert des.cbc_last(h("0123456789ABCDEF"), bytes(8)) == des.encrypt(h("0123456789ABCDEF"), bytes(8))
+    raises(ValueError, des.DES, bytes(7))
+    raises(ValueError, d.cbc, bytes(5))
+
+
+def test_tds_data_layout():
+    assert des.tds_data(("123", "45")) == h("123F45 80 00000000")
+    assert des.tds_data(("1", "2")) == h("1F2F 80 0000000000")
+    assert des.tds_data(("1234567890", "123456")) == h("1234567890 F123456F 80 000000000000")
+    # exactly 8 bytes of data: the 80 starts a second block
+    assert des.tds_data(("1234567890", "12345")) == h("1234567890F12345 8000000000000000")
+    t = des.tds(h("0123456789ABCDEF"), ("1",))
+    assert t == des.encrypt(h("0123456789ABCDEF"), h("1F80000000000000"))
+
+
+def test_tds_replaces_ac_before_the_ipb():
+    card = {0x9F56: OPENAUTH_IPB}
+    ac = h("7F32A79FDA945643")
+    plain = cap.code_from(card, h("80"), h("00B4"), ac, OPENAUTH_IAD)
+    assert plain == "42511495"
+    signed = cap.code_from(card, h("80"), h("00B4"), ac, OPENAUTH_IAD, ("1234", "5678"))
+    want, _ = cap.extract(cap.token(h("80"), h("00B4"), des.tds(ac, ("1234", "5678")), OPENAUTH_IAD),
+                          OPENAUTH_IPB)
+    assert signed == cap.code_text(want) and signed != plain
+
+
+def test_static_visa_ipb_and_psn_in_code_from():
+    ac = h("0F9D3798E93F129A")
+    iad = h("060A0A03A49000")
+    v, bits = cap.extract(cap.token(h("80"), h("095F"), ac, iad), cap.VISA_IPB)
+    assert bits == 33
+    assert cap.code_from({}, h("80"), h("095F"), ac, iad) == cap.code_text(v)
+    ipb = h("FF") + BARCLAYS_IPB[:-1]  # PSN byte first, then the token
+    card = {0x9F56: ipb, 0x9F55: h("C0"), 0x5F34: h("03")}
+    v, _ = cap.extract(h("03") + cap.token(h("80"), h("095F"), ac, iad), ipb)
+    assert cap.code_from(card, h("80"), h("095F"), ac, iad) == cap.code_text(v)
+    card[0x9F55] = h("80")  # IAF b7 clear: no PSN in the token
+    v, _ = cap.extract(cap.token(h("80"), h("095F"), ac, iad), ipb)
+    assert cap.code_from(card, h("80"), h("095F"), ac, iad) == cap.code_text(v)
+
+
+def test_candidate_order_prefers_cap_aids():
+    visa_pay = h("A0000000031010")
+    mc_pay = h("A0000000041010")
+    odd = h("A00000004210")
+    o = cap.order_candidates([mc_pay, odd, h("A000000004800201")])
+    assert o[:3] == [h("A000000004800201"), cap.AID_VISA_DPA, cap.AID_MC_CAP]
+    assert o[3:5] == [mc_pay, odd]
+    assert o[5:] == [visa_pay, h("A0000000032010"), h("A0000000043060")]
+    assert cap.order_candidates([]) == list(cap.CAP_AIDS) + list(cap.PAYMENT_AIDS)
+
+
+def test_date_by_aid_type():
+    assert cap.terminal_data(cap.AID_VISA_DPA)[0x9A] == h("010101")
+    assert cap.terminal_data(h("A0000000031010"))[0x9A] == h("010101")
+    assert cap.terminal_data(cap.AID_MC_CAP)[0x9A] == h("000000")
+    assert cap.terminal_data(h("A0000000041010"))[0x9A] == h("000000")
+
+
+def test_split_genac_format2_checks_lengths():
+    from sesame.errors import ProtocolError
+    raises(ProtocolError, cap.split_genac, h("77 09 9F27 01 80 9F36 02 0016"))
+    raises(ProtocolError, cap.split_genac, h("77 0E 9F27 01 80 9F36 01 16 9F26 04 01020304"))
+    raises(ProtocolError, cap.split_genac, h("80 05 8000160102"))
+    raises(ProtocolError, cap.split_genac, h("6F 00"))
+    raises(ProtocolError, cap.split_genac, b"")

@@ -1,7 +1,7 @@
 # The CAP engine over an APDU-level scripted card (transport seam), with the
 # openauth Identify vector's card answers: the code must be 42511495.
 from unitcheck import h, raises
-from sesame import cap, tlv
+from sesame import cap, des, tlv
 from sesame.errors import NoApplication, PinBlocked, PinWrong
 
 CDOL1 = "9F02069F03069F1A0295055F2A029A039C019F3704"
@@ -99,3 +99,135 @@ def test_no_cap_application():
     card = Card()
     card.answers = []
     raises(NoApplication, cap.Cap(card).run, *pin("1234"))
+
+
+# -- selection
+PSE_SELECT = "00A404000E315041592E5359532E444446303100"
+PSE_FCI = "6F 15 84 0E 315041592E5359532E4444463031 A5 03 88 01 02 9000"
+
+
+def entry(aid, prio):
+    e = tlv.encode(0x4F, h(aid)) + tlv.encode(0x50, b"APP") + tlv.encode(0x87, bytes((prio,)))
+    return tlv.encode(0x61, e)
+
+
+def test_pse_directory_then_cap_aid_first():
+    card = Card()
+    d1 = tlv.encode(0x70, entry("A0000000041010", 1)).hex()
+    d2 = tlv.encode(0x70, entry("A0000000048002", 2)).hex()
+    card.answers[:0] = [(PSE_SELECT, PSE_FCI), ("00B2011400", d1 + "9000"),
+                        ("00B2021400", d2 + "9000"), ("00B2031400", "6A83")]
+    r = cap.Cap(card).run(*pin("1234"))
+    assert r.code == "42511495"
+    selects = [x for x in card.log if x.startswith("00A404")]
+    # the CAP AID listed by the PSE comes first, the payment one is never needed
+    assert selects == [PSE_SELECT, "00A4040007A000000004800200"], selects
+
+
+def test_candidates_answering_errors_are_skipped():
+    # PSE 6D00 (Credit Cooperatif cards), Visa DPA 6A82, MC CAP selects but GPO 6985,
+    # Visa payment: 6283 (blocked); Visa Electron works
+    card = Card()
+    card.answers = [
+        (PSE_SELECT, "6D00"),
+        ("00A4040007A0000000038002", "6A82"),
+        ("00A4040007A0000000048002", "6F 09 84 07 A0000000048002 9000"),
+        ("00A4040007A0000000031010", "6283"),
+        ("00A4040007A0000000032010", "6F 12 84 07 A0000000032010 A5 07 50 05 5649534145 9000"),
+    ]
+    log = card.log
+    seq = {"gpo": 0}
+
+    def transmit(apdu, base=Card.transmit):
+        x = bytes(apdu).hex().upper()
+        if x.startswith("80A8"):
+            log.append(x)
+            seq["gpo"] += 1
+            return h("6985") if seq["gpo"] == 1 else h("80 06 1000 08010200 9000")
+        return base(card, apdu)
+
+    card.answers += Card().answers[3:]
+    card.transmit = transmit
+    r = cap.Cap(card).run(*pin("1234"))
+    assert r.aid == h("A0000000032010")
+    assert r.code == "42511495"
+    gen1 = [x for x in log if x.startswith("80AE8000")][0]
+    assert gen1[10 + 2 * 21:10 + 2 * 24] == "010101", "Visa AID: date 010101"
+
+
+def test_pdol_filled_and_gpo_format1_many_sfis():
+    card = Card()
+    card.answers[1] = ("00A4040007A0000000048002",
+                       "6F 11 84 07 A0000000048002 A5 06 9F38 03 9F35 01 9000")
+    # AFL: SFI 1 rec 1, SFI 3 recs 1-2; CDOL1 sits in the last one
+    card.answers[2] = ("80A8000003830134", "80 0A 1000 08010100 18010200 9000")
+    rec31 = tlv.encode(0x70, h("00 00") + tlv.encode(0xDF8101, bytes(200)) + h("FF")
+                       + tlv.encode(0x9F55, h("80"))).hex()
+    card.answers[3:5] = [("00B2010C00", REC1 + "9000"), ("00B2011C00", rec31 + "9000"),
+                         ("00B2021C00", REC2 + "9000")]
+    r = cap.Cap(card).run(*pin("1234"))
+    assert r.code == "42511495"
+    reads = [x for x in card.log if x.startswith("00B2")]
+    assert reads == ["00B2010C00", "00B2011C00", "00B2021C00"]
+
+
+def test_no_cdol1_anywhere():
+    card = Card()
+    card.answers[4] = ("00B2020C00", rec((0x9F56, IPB)) + "9000")
+    raises(NoApplication, cap.Cap(card).run, *pin("1234"))
+    assert not [x for x in card.log if x.startswith("0020")], "no VERIFY without an application"
+
+
+# -- PIN
+def test_last_try_asks_for_confirmation():
+    from sesame.cap import Cancelled
+    asked = []
+    card = Card(tries=1)
+    p, n = pin("1234")
+    e = raises(Cancelled, cap.Cap(card).run, p, n, confirm=lambda: asked.append(1) or False)
+    assert asked == [1] and p == bytearray(12)
+    assert not [x for x in card.log if x.startswith("0020")], "declined: no VERIFY"
+    card = Card(tries=1)
+    r = cap.Cap(card).run(*pin("1234"), confirm=lambda: True)
+    assert r.code == "42511495" and r.tries == 1
+    card = Card(tries=2)
+    r = cap.Cap(card).run(*pin("1234"), confirm=lambda: asked.append(2) or False)
+    assert asked == [1], "asked only on the last try"
+
+
+def test_status_words_of_verify():
+    e = raises(PinWrong, cap.Cap(Card(verify_sw="63C1")).run, *pin("1111"))
+    assert e.tries == 1
+    raises(PinBlocked, cap.Cap(Card(verify_sw="63C0")).run, *pin("1111"))
+    e = raises(PinBlocked, cap.Cap(Card(verify_sw="6984")).run, *pin("1111"))
+    assert "invalid" in str(e)
+
+
+# -- modes, through the engine with the openauth-sim cards' answers
+def test_respond_vector_through_engine():
+    card = Card()
+    card.answers[7] = ("80AE8000", "80 12 80 00B5 B1FA3935AA491B75 06770A03A48000 9000")
+    r = cap.Cap(card).run(*pin("1234"), mode=cap.RESPOND, challenge="11223344")
+    assert r.code == "45233899"
+    gen1 = [x for x in card.log if x.startswith("80AE8000")][0]
+    assert gen1.endswith("11223344" + "00"), "challenge -> UN (BCD)"
+
+
+def test_sign_vector_through_engine():
+    card = Card()
+    card.answers[7] = ("80AE8000", "80 12 80 01A4 3F758937C03A6189 06770A03A48000 9000")
+    r = cap.Cap(card).run(*pin("1234"), mode=cap.SIGN, challenge="445566", amount="123456")
+    assert r.code == "09749267"
+    gen1 = [x for x in card.log if x.startswith("80AE8000")][0]
+    assert gen1[10:22] == "000000123456", "amount -> 9F02 (BCD cents)"
+    assert gen1.endswith("00445566" + "00"), "reference -> UN"
+
+
+def test_sign_mode2_tds_through_engine():
+    card = Card()
+    r = cap.Cap(card).run(*pin("1234"), mode=cap.SIGN, data=("1234567890", "42"))
+    ac = des.tds(h("7F32A79FDA945643"), ("1234567890", "42"))
+    v, _ = cap.extract(cap.token(h("80"), h("00B4"), ac, h("06770A03A48000")), h(IPB))
+    assert r.code == cap.code_text(v) and r.code != "42511495"
+    gen1 = [x for x in card.log if x.startswith("80AE8000")][0]
+    assert gen1 == "80AE80001D" + "00" * 14 + "8000000000" + "0000" + "000000" + "00" + "00000000" + "00"

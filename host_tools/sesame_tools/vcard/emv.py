@@ -58,8 +58,24 @@ class CapApplet:
             return b"", 0x6E00
         return handler(p1, p2, data)
 
+    PSE = b"1PAY.SYS.DDF01"
+
     def select(self, p1, p2, data):
-        if p1 != 0x04 or not data or not self.p.aid.startswith(data):
+        forced = self.p.select_sw.get(bytes(data))
+        if forced is not None:
+            return b"", forced
+        if p1 != 0x04 or not data:
+            return b"", 0x6A82
+        if data == self.PSE and self.p.pse:  # Book 1 12.2.2: FCI with the directory SFI
+            self.reset()
+            a5 = tlv.encode(0x88, bytes((self.p.pse_sfi,)))
+            return tlv.encode(0x6F, tlv.encode(0x84, self.PSE) + tlv.encode(0xA5, a5)), OK
+        for other in self.p.extra_aids:  # a payment application we do not implement
+            if other.startswith(data):
+                self.reset()
+                return tlv.encode(0x6F, tlv.encode(0x84, other)
+                                  + tlv.encode(0xA5, tlv.encode(0x50, b"PAYMENT"))), OK
+        if not self.p.aid.startswith(data):
             return b"", 0x6A82
         self.reset()
         self.selected = True
@@ -77,12 +93,26 @@ class CapApplet:
         self.state.atc = (self.state.atc + 1) & 0xFFFF  # ATC moves on at GPO
         self.state.save()
         self.gpo = True
+        if self.p.gpo_format == 2:
+            return tlv.encode(0x77, tlv.encode(0x82, self.p.aip) + tlv.encode(0x94, self.p.afl)), OK
         return tlv.encode(0x80, self.p.aip + self.p.afl), OK
+
+    def _directory(self, rec):
+        # PSE directory: one record per application (template 70 { 61 { 4F 50 87 } }).
+        if not 1 <= rec <= len(self.p.pse):
+            return None
+        aid = self.p.pse[rec - 1]
+        label = self.p.label if aid == self.p.aid else "PAYMENT"
+        entry = tlv.encode(0x4F, aid) + tlv.encode(0x50, label.encode()) \
+            + tlv.encode(0x87, bytes((rec,)))
+        return tlv.encode(0x61, entry)
 
     def read_record(self, p1, p2, data):
         if p2 & 0x07 != 0x04:
             return b"", 0x6A86
         body = self.p.records.get((p2 >> 3, p1))
+        if body is None and self.p.pse and p2 >> 3 == self.p.pse_sfi:
+            body = self._directory(p1)
         if body is None:
             return b"", 0x6A83
         return tlv.encode(0x70, body), OK

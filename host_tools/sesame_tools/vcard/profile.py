@@ -57,7 +57,13 @@ class Profile:
     pdol: bytes
     genac_format: int
     records: dict = field(default_factory=dict)  # (sfi, record) -> record body (bytes)
+    gpo_format: int = 1  # GET PROCESSING OPTIONS response: 1 (tag 80) or 2 (tag 77)
+    pse: list = field(default_factory=list)  # AIDs (bytes) in the PSE directory; [] = no PSE
+    pse_sfi: int = 9  # SFI of the PSE directory records
+    extra_aids: list = field(default_factory=list)  # other selectable AIDs (bytes), GPO 6985
+    select_sw: dict = field(default_factory=dict)  # SELECT data (bytes) -> forced SW (int)
     path: Path | None = None
+    link: dict = field(default_factory=dict)  # link layer: protocols, faults (vcard/server.py)
 
     @property
     def cdol1_len(self) -> int:
@@ -120,4 +126,8 @@ def load(card: str | os.PathLike | None = None) -> Profile:
         cvr=bytes.fromhex(p.get("cvr", "A50006040000")), iad=bytes.fromhex(p["iad"]),
         ipb=ipb, iaf=iaf, cdol1=bytes.fromhex(p["cdol1"]), cdol2=_hex(p.get("cdol2")),
         pdol=_hex(p.get("pdol")), genac_format=int(p.get("genac_format", 1)),
-        records=records, path=path)
+        records=records, path=path, link=dict(p.get("link", {})),
+        gpo_format=int(p.get("gpo_format", 1)),
+        pse=[bytes.fromhex(a) for a in p.get("pse", [])], pse_sfi=int(p.get("pse_sfi", 9)),
+        extra_aids=[bytes.fromhex(a) for a in p.get("extra_aids", [])],
+        select_sw={bytes.fromhex(k): int(v, 16) for k, v in p.get("select_sw", {}).items()})

@@ -1,0 +1,304 @@
+"""Every card profile in every mode, through the firmware's engine and the virtual card
+(T=0, byte by byte): an independent oracle (pyemv for the keys and the cryptogram,
+`cryptography` for the TDS DES, a bit-string IPB) gives the same code, the issuer
+(`sesame verify`) accepts it once; traces replay to the same code (`sesame replay`)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
+from pyemv import ac as pyemv_ac, kd as pyemv_kd
+
+from sesame import cap
+from sesame.session import open_session
+from sesame.trace import Trace
+from sesame_tools import issuer, replay
+from sesame_tools.cli import main
+from sesame_tools.cmd_trace import Recorder
+from sesame_tools.vcard import profile as profiles
+from sesame_tools.vcard.emv import cryptogram
+from sesame_tools.vcard.state import CardState
+from test_protocol import MemoryLine, pin
+
+DATA = Path(__file__).parent.parent / "data"
+# T=1 (t1_card) joins once the virtual card speaks T=1 (issue 3).
+PROFILES = ["visa_dpa", "mc_cap", "no_ipb", "psn"]
+CASES = {
+    "identify": dict(mode="identify"),
+    "respond": dict(mode="respond", challenge="12345678"),
+    "respond-short": dict(mode="respond", challenge="7"),
+    "sign": dict(mode="sign", amount="1999", challenge="42"),
+    "sign-tds": dict(mode="sign", data=("1234567890", "42", "7")),
+}
+
+
+def raw(name: str) -> dict:
+    return json.loads(profiles.load(name).path.read_text())
+
+
+# -- the oracle: written from DESIGN.md section 5 without the firmware's helpers
+def oracle_cdol1(p, mode, challenge="", amount="", data=()) -> bytes:
+    """The standard 29-byte CDOL1 (9F02 9F03 9F1A 95 5F2A 9A 9C 9F37) as a CAP reader fills it."""
+    assert p.cdol1.hex().upper() == "9F02069F03069F1A0295055F2A029A039C019F3704"
+    amt = amount.zfill(12) if mode == "sign" and not data else "0" * 12
+    un = challenge.zfill(8) if mode != "identify" and not data else "0" * 8
+    date = "010101" if p.aid.hex().upper().startswith("A000000003") else "000000"
+    return bytes.fromhex(amt + "0" * 12 + "0000" + "8000000000" + "0000" + date + "00" + un)
+
+
+def oracle_code(p, atc: int, mode, challenge="", amount="", data=()) -> tuple[str, bytes]:
+    j = raw(p.path)
+    mk = bytes.fromhex(j["icc_mk"]) if "icc_mk" in j else \
+        pyemv_kd.derive_icc_mk_a(bytes.fromhex(j["issuer_mk"]), p.pan, p.psn)
+    atcb = atc.to_bytes(2, "big")
+    sk = pyemv_kd.derive_emv2000_tree_sk(mk, atcb)
+    ac = pyemv_ac.generate_ac(sk, oracle_cdol1(p, mode, challenge, amount, data) + p.aip + atcb + p.cvr)
+    arqc = ac
+    if data:
+        nib = "F".join(data)
+        nib += "F" * (len(nib) % 2)
+        block = bytes.fromhex(nib) + b"\x80"
+        block += bytes(-len(block) % 8)
+        e = Cipher(TripleDES(ac * 3), modes.CBC(bytes(8))).encryptor()
+        ac = (e.update(block) + e.finalize())[-8:]
+    psn = bytes.fromhex(p.psn) if p.iaf and p.iaf[0] & 0x40 else b""
+    tok = psn + b"\x80" + atcb + ac + p.iad
+    ipb = p.ipb or bytes.fromhex("0000FFFFFF0000000000000000000020B938")
+    tbits = "".join(f"{b:08b}" for b in tok).ljust(len(ipb) * 8, "0")
+    ibits = "".join(f"{b:08b}" for b in ipb)
+    picked = "".join(t for t, i in zip(tbits, ibits) if i == "1")
+    return str(int(picked, 2)).zfill(8), arqc
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("SESAME_STATE_DIR", str(tmp_path))
+
+    def make(name):
+        p = profiles.load(name)
+        st = CardState(tmp_path / f"{p.name}.card.json", p.atc, p.pin_try_limit)
+        return p, st, MemoryLine(p, st)
+
+    return make
+
+
+def transact(line, digits, case, trace_to=None):
+    atr, t = open_session(line)
+    if trace_to is not None:
+        t = Trace(t, lambda name, arg: trace_to(type("E", (), {"name": name, "arg": arg})),
+                  atr.raw, 0)
+    kw = {k: v for k, v in case.items() if k != "mode"}
+    r = cap.Cap(t).run(*pin(digits), case["mode"], **kw)
+    if trace_to is not None:
+        t.end()
+    return r
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("name", PROFILES)
+def test_profile_mode_matches_oracle_and_issuer(env, name, case, tmp_path):
+    p, st, line = env(name)
+    c = CASES[case]
+    r = transact(line, p.pin, c)
+    kw = {k: v for k, v in c.items() if k != "mode"}
+    want, arqc = oracle_code(p, r.atc, c["mode"], **kw)
+    assert r.code == want
+    assert r.atc == p.atc + 1 and st.atc == r.atc
+    # the virtual card's ARQC is pyemv's
+    tdata = cap.terminal_data(p.aid, c["mode"], kw.get("challenge", ""), kw.get("amount", ""))
+    assert cryptogram(p, r.atc, oracle_cdol1(p, c["mode"], **kw)) == arqc
+    assert cap.fill_dol([(0x9F02, 6), (0x9F03, 6), (0x9F1A, 2), (0x95, 5), (0x5F2A, 2),
+                         (0x9A, 3), (0x9C, 1), (0x9F37, 4)], tdata) == oracle_cdol1(p, c["mode"], **kw)
+    # the issuer check (through the CLI, as a user types it) accepts it once
+    args = ["verify", "--card", name, "--mode", c["mode"], r.code]
+    if kw.get("challenge"):
+        args += ["--challenge", kw["challenge"]]
+    if kw.get("amount"):
+        args += ["--amount", kw["amount"]]
+    if kw.get("data"):
+        args += ["--data", ",".join(kw["data"])]
+    run = CliRunner().invoke(main, args)
+    assert run.exit_code == 0 and run.output.startswith(f"accepted (ATC {r.atc})"), run.output
+    run = CliRunner().invoke(main, args)
+    assert run.exit_code == 1 and run.output.startswith("replayed"), run.output
+
+
+def test_public_vectors_through_the_virtual_card(env):
+    for f, case, code in (("openauth_identify.json", CASES["identify"], "42511495"),
+                          ("openauth_respond.json", dict(mode="respond", challenge="11223344"),
+                           "45233899"),
+                          ("openauth_sign.json", dict(mode="sign", amount="123456",
+                                                      challenge="445566"), "09749267")):
+        p, st, line = env(DATA / f)
+        r = transact(line, "1234", case)
+        assert r.code == code, f
+        kw = {k: v for k, v in case.items() if k != "mode"}
+        assert oracle_code(p, r.atc, case["mode"], **kw)[0] == code
+
+
+def test_codes_differ_by_input(env):
+    p, st, line = env("visa_dpa")
+    a = transact(line, "1234", dict(mode="respond", challenge="1"))
+    st.atc -= 1  # same counter, other challenge
+    st.save()
+    b = transact(line, "1234", dict(mode="respond", challenge="2"))
+    assert a.atc == b.atc and a.code != b.code
+
+
+# -- issuer: ATC window, replays, atomic state
+def test_atc_filter_bits():
+    mask, bits = issuer.atc_filter(profiles.load("visa_dpa"))
+    assert bin(mask).count("1") == 5  # IPB 00001F..: the ATC's 5 low bits
+    mask, bits = issuer.atc_filter(profiles.load("no_ipb"))
+    assert bin(mask).count("1") == 8  # static Visa IPB: the ATC's low byte
+    mask, bits = issuer.atc_filter(profiles.load("psn"))
+    assert bin(mask).count("1") == 5
+
+
+def test_window_wider_than_the_atc_bits(env, tmp_path):
+    p, st, line = env("visa_dpa")
+    st.atc = 39  # the code carries 5 ATC bits: 40 and 8 look alike
+    st.save()
+    r = transact(line, "1234", CASES["identify"])
+    assert r.atc == 40
+    ipath = tmp_path / "i.json"
+    assert issuer.verify(p, r.code, window=20, path=ipath) == (issuer.REJECTED, None)
+    assert issuer.verify(p, r.code, window=64, path=ipath) == (issuer.ACCEPTED, 40)
+    assert issuer.verify(p, r.code, window=64, path=ipath) == (issuer.REPLAYED, 40)
+    # an older counter is never accepted after a newer one
+    st.atc = 10
+    st.save()
+    old = transact(line, "1234", CASES["identify"])
+    assert issuer.verify(p, old.code, window=64, path=ipath) == (issuer.REJECTED, None)
+
+
+def test_mode_inputs_must_match(env, tmp_path):
+    p, st, line = env("mc_cap")
+    r = transact(line, p.pin, CASES["sign"])
+    ipath = tmp_path / "i.json"
+    assert issuer.verify(p, r.code, "sign", "42", "1998", path=ipath)[0] == issuer.REJECTED
+    assert issuer.verify(p, r.code, "identify", path=ipath)[0] == issuer.REJECTED
+    assert issuer.verify(p, r.code, "sign", "42", "1999", path=ipath)[0] == issuer.ACCEPTED
+    with pytest.raises(ValueError):
+        issuer.verify(p, r.code, "respond", "123456789", path=ipath)
+
+
+def test_concurrent_checks_accept_once(env, tmp_path):
+    p, st, line = env("psn")
+    r = transact(line, p.pin, CASES["identify"])
+    ipath = tmp_path / "i.json"
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(issuer.verify(p, r.code, path=ipath)))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(x[0] for x in results) == [issuer.ACCEPTED] + [issuer.REPLAYED] * 7
+    assert json.loads(ipath.read_text())["last_atc"] == r.atc
+    assert not [f for f in tmp_path.iterdir() if f.name.endswith(".tmp")]
+
+
+def test_verify_cli_inputs():
+    r = CliRunner().invoke(main, ["verify", "--mode", "respond", "12345678"])
+    assert r.exit_code == 2 and "challenge" in r.output
+    r = CliRunner().invoke(main, ["verify", "--mode", "sign", "12345678"])
+    assert r.exit_code == 2
+    r = CliRunner().invoke(main, ["verify", "--mode", "sign", "--amount", "1a", "12345678"])
+    assert r.exit_code == 2
+
+
+def test_amount_forms(env, tmp_path):
+    from sesame_tools.cli import mode_inputs
+    assert mode_inputs("sign", "1", "12.34", ())["amount"] == "1234"
+    assert mode_inputs("sign", "1", "0,5", ())["amount"] == "50"
+    assert mode_inputs("sign", "1", "1999", ())["amount"] == "1999"
+    assert mode_inputs("sign", "", "", ("1 2", "3"))["data"] == ("1", "2", "3")
+
+
+# -- replay
+def record(env, name, case):
+    p, st, line = env(name)
+    rec = Recorder()
+    r = transact(line, p.pin, case, trace_to=rec)
+    assert rec.done
+    return p, r, rec.trace()
+
+
+@pytest.mark.parametrize("name,case", [("visa_dpa", "identify"), ("mc_cap", "sign-tds"),
+                                       ("no_ipb", "respond"), ("psn", "sign")])
+def test_trace_replays_to_the_same_code(env, tmp_path, name, case):
+    c = CASES[case]
+    p, r, trace = record(env, name, c)
+    verify = [x["c"] for x in trace["exchanges"] if x["c"].startswith("0020")]
+    assert verify == ["00200080082?FFFFFFFFFFFFFF"], "PIN masked in the trace"
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps(trace))
+    args = ["replay", str(path), "--mode", c["mode"], "--json", "--pin", "9876"]
+    for k in ("challenge", "amount"):
+        if c.get(k):
+            args += [f"--{k}", c[k]]
+    for d in c.get("data", ()):
+        args += ["--data", d]
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 0, out.output
+    res = json.loads(out.output)
+    assert (res["code"], res["atc"], res["aid"]) == (r.code, r.atc, r.aid.hex().upper())
+    plain = CliRunner().invoke(main, [a for a in args if a != "--json"])
+    assert plain.exit_code == 0 and plain.output.strip() == r.code
+
+
+def test_replay_with_other_inputs_fails(env, tmp_path):
+    p, r, trace = record(env, "visa_dpa", CASES["respond"])
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps(trace))
+    out = CliRunner().invoke(main, ["replay", str(path), "--mode", "respond",
+                                    "--challenge", "87654321", "--json"])
+    assert out.exit_code == 1
+    assert json.loads(out.output)["error"] == "StatusError" and "6A82" in out.output
+
+
+def test_replay_card_matching_rule():
+    card = replay.ReplayCard({"atr": "3B00", "protocol": 0, "exchanges": [
+        {"c": "00A4040007A000000003800200", "r": "6F009000"},
+        {"c": "80CA9F1700", "r": "9F1701039000"},
+        {"c": "80CA9F1700", "r": "9F1701029000"},
+        {"c": "00200080082?FFFFFFFFFFFFFF", "r": "63C2"},
+    ]})
+    assert card.transmit(bytes.fromhex("00A4040007A0000000038002")) == bytes.fromhex("6F009000"), \
+        "Le ignored"
+    assert card.transmit(bytes.fromhex("00A4040007A0000000048002")) == bytes.fromhex("6A82")
+    assert card.transmit(bytes.fromhex("80CA9F1700")) == bytes.fromhex("9F1701039000")
+    assert card.transmit(bytes.fromhex("80CA9F17")) == bytes.fromhex("9F1701029000"), "in order"
+    assert card.transmit(bytes.fromhex("80CA9F1700")) == bytes.fromhex("9F1701029000"), "then the last"
+    assert card.transmit(bytes.fromhex("002000800824999999FFFFFFFF")) == bytes.fromhex("63C2")
+    assert all(b"\x99" not in c for c, _ in card.log), "no PIN block kept"
+    assert card.transmit(bytes.fromhex("00B2")) == bytes.fromhex("6700"), "not an APDU"
+
+
+def test_replay_reports_wrong_pin_status(tmp_path):
+    t = {"atr": "3B00", "protocol": 0, "exchanges": []}
+    path = tmp_path / "empty.json"
+    path.write_text(json.dumps(t))
+    out = CliRunner().invoke(main, ["replay", str(path)])
+    assert out.exit_code == 1 and "NoApplication" in out.output
+
+
+def test_check_inputs():
+    chk = issuer.check_inputs
+    chk("identify")
+    chk("respond", "12345678")
+    chk("sign", "445566", "123456789012")
+    chk("sign", data=("1",) * 10)
+    for bad in (("unlock",), ("respond", "123456789"), ("respond", "12a4"),
+                ("sign", "", "1234567890123"), ("sign", "", "", ("1",) * 11),
+                ("sign", "", "", ("12345678901",)), ("sign", "", "", ("",)),
+                ("sign", "1", "", ("1",)), ("identify", "1"), ("respond", "1", "1")):
+        with pytest.raises(ValueError):
+            chk(*bad)
