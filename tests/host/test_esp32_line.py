@@ -1,0 +1,176 @@
+"""The ESP32 card line driver (firmware/drivers/esp32_cardline.py) as it is, over a
+stand-in UART whose TX is wired to RX (the echo of the open-drain I/O line) and a card
+that answers after the reader's characters: 8E2 at clock/372 baud, the echo read and
+discarded, the 16 etu turnaround kept, an inverse-convention card refused, removal."""
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from sesame.errors import CardAbsent, CardTimeout, ProtocolError
+
+FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
+
+
+class Clock:
+    us = 0
+
+
+class FakeTime(types.ModuleType):
+    def __init__(self, clock):
+        super().__init__("time")
+        self.c = clock
+
+    def ticks_us(self):
+        self.c.us += 3
+        return self.c.us
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+    def sleep_us(self, us):
+        self.c.us += us
+
+    def sleep_ms(self, ms):
+        self.c.us += ms * 1000
+
+
+class Pin:
+    IN, OUT, PULL_UP = 0, 1, 1
+    levels: dict = {}
+
+    def __init__(self, n, mode=-1, pull=-1, value=None):
+        self.n = n
+        if value is not None:
+            Pin.levels[n] = value
+
+    def init(self, mode=-1, pull=-1, value=None):
+        if value is not None:
+            Pin.levels[self.n] = value
+
+    def value(self, v=None):
+        if v is None:
+            return Pin.levels.get(self.n, 1)
+        Pin.levels[self.n] = v
+        if self.n == 26 and v == 1 and UART.card:
+            UART.card.reset()
+
+
+class PWM:
+    def __init__(self, pin, freq=0, duty_u16=0):
+        assert freq == 4_000_000
+
+    def deinit(self):
+        pass
+
+
+class UART:
+    """Bytes arrive at their time on the line: one character = 12 etu (8E2)."""
+    card = None
+    clock = Clock()
+
+    def __init__(self, uart_id, baudrate, bits, parity, stop, tx, rx, timeout, rxbuf):
+        assert (bits, parity, stop) == (8, 0, 2)  # 8 data bits, even parity, 2 stop bits
+        assert baudrate == 10753  # 4 MHz / 372
+        self.etu = 1_000_000 / baudrate
+        self.rx = []  # (time available, byte)
+        self.line_free = 0
+        UART.current = self
+
+    def deinit(self):
+        pass
+
+    def write(self, buf):
+        for b in bytes(buf):
+            t = max(self.clock.us, self.line_free)
+            self.line_free = t + 12 * self.etu
+            self.rx.append((t + 10.5 * self.etu, b))  # the echo
+            UART.card.heard(b, t, self)
+
+    def card_sends(self, data, start):
+        t = max(start, self.line_free)
+        for b in data:
+            self.rx.append((t + 10.5 * self.etu, b))
+            t += 12 * self.etu
+        self.line_free = t
+
+    def any(self):
+        return sum(1 for t, _ in self.rx if t <= self.clock.us)
+
+    def read(self):
+        out = bytes(b for t, b in self.rx if t <= self.clock.us)
+        self.rx = [(t, b) for t, b in self.rx if t > self.clock.us]
+        return out
+
+    def readinto(self, buf):
+        t, b = self.rx.pop(0)
+        assert t <= self.clock.us
+        buf[0] = b
+        return 1
+
+
+class Card:
+    def __init__(self, atr, script):
+        self.atr, self.script, self.got, self.starts = atr, list(script), [], []
+
+    def reset(self):
+        UART.current.card_sends(self.atr, UART.clock.us + 50 * 93)
+
+    def heard(self, b, start, uart):
+        self.starts.append(start)
+        self.got.append(b)
+        if self.script and len(self.got) == self.script[0][0]:
+            self.got = []
+            uart.card_sends(self.script.pop(0)[1], start + 16 * uart.etu)
+
+
+@pytest.fixture
+def line_for(monkeypatch):
+    def make(card):
+        machine = types.ModuleType("machine")
+        machine.Pin, machine.PWM, machine.UART = Pin, PWM, UART
+        monkeypatch.setitem(sys.modules, "machine", machine)
+        monkeypatch.syspath_prepend(str(FIRMWARE))
+        sys.modules.pop("drivers.esp32_cardline", None)
+        import drivers.esp32_cardline as mod
+        mod.time = FakeTime(UART.clock)
+        UART.card = card
+        Pin.levels = {4: 0}
+        return mod.UartCardLine(2, 17, 16, 25, 26, 27, 4)
+    yield make
+    sys.modules.pop("drivers.esp32_cardline", None)
+    UART.card = None
+
+
+ATR = bytes.fromhex("3B6500002063CB6600")
+
+
+def test_atr_and_exchange_with_the_echo_discarded(line_for):
+    card = Card(ATR, [(5, b"\xa4"), (3, b"\x90\x00")])
+    line = line_for(card)
+    line.cold_reset()
+    assert bytes(line.read_byte(120 if i == 0 else 9600) for i in range(len(ATR))) == ATR
+    t_last = UART.clock.us
+    line.write(bytes.fromhex("00A4040003"))
+    assert card.starts[0] - t_last >= 5 * 93  # turnaround after the card's last character
+    assert line.read_byte(9600) == 0xA4  # not the echo of what we sent
+    line.write(b"\x01\x02\x03")
+    assert (line.read_byte(9600), line.read_byte(9600)) == (0x90, 0x00)
+    with pytest.raises(CardTimeout):
+        line.read_byte(100)
+    assert line.out[0] == 0  # the write buffer is wiped (a VERIFY carries the PIN)
+
+
+def test_inverse_convention_refused_and_removal(line_for):
+    line = line_for(Card(bytes([0x03, 0x65]), []))  # an inverse TS read as direct = 03
+    line.cold_reset()
+    with pytest.raises(ProtocolError):
+        line.read_byte(120)
+    line.cold_reset()
+    Pin.levels[4] = 1
+    with pytest.raises(CardAbsent):
+        line.read_byte(9600)
+    line.deactivate()
+    assert Pin.levels[26] == 0 and Pin.levels[27] == 1
