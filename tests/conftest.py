@@ -7,4 +7,12 @@ def pytest_addoption(parser):
                 help="Serial port of a real board (e.g. /dev/ttyACM0); default: simulated board")
     g.addoption("--pin", default="1234", help="The inserted card's PIN (real board)")
     g.addoption("--spend-pin-tries", action="store_true",
-                help="Allow tests that present a wrong PIN to a real card")
+                help="Allow tests that present a wrong PIN to a real card (never below 2 tries)")
+    g.addoption("--prompt-timeout", type=float, default=60,
+                help="Seconds to wait for a physical action on a real board (insert the card...)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sim_only: needs the simulated board's powers (virtual card, card control, "
+        "other settings); skipped with --port")

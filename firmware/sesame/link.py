@@ -2,7 +2,8 @@
 # Reader -> host, one event a line:   @ready <version> build=<test|production> board=<name>
 #   @state <name>   @disp <text>   @off   @card in|out   @ok <cmd>   @refused <why>   @error <why>
 # Host -> reader:  !key <KEY> (answered @ok key once handled)   !card in|out (simulated
-#   board)   !ping   !status (re-sends @state and @disp)
+#   board)   !ping   !status (re-sends @state and @disp)   !info (@info, the @ready text)
+#   !trace on|off (test builds: @trace events, see trace.py; handled in reader.py)
 # Key injection exists only in test builds. A PIN digit is never written by the reader.
 KEYS = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "CODE", "RESPOND", "SIGN", "OK", "CLEAR")
 

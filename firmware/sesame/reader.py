@@ -11,6 +11,7 @@ from sesame.cap import Cap
 from sesame.errors import CardError
 from sesame.link import Link
 from sesame.session import open_session
+from sesame.trace import Trace
 
 
 class Reader:
@@ -28,6 +29,7 @@ class Reader:
         self._t = time.ticks_ms()
         self._card = False
         self.shown = ""  # text on the display
+        self.tracing = False  # test builds: report APDUs on the link (`!trace on`)
 
     def _write(self, s):
         self.stdout.write(s)
@@ -59,9 +61,13 @@ class Reader:
     def transact(self, mode):
         app = self.app
         line = self.board.line
+        trace = None
         try:
-            _, transport = open_session(line)
-            res = Cap(transport).run(app.pin, app.npin, mode)
+            atr, transport = open_session(line)
+            if self.tracing and self.link.test_build:
+                proto = 1 if type(transport).__name__ == "T1" else 0
+                transport = trace = Trace(transport, self.link.event, atr.raw, proto)
+            res = Cap(transport).run(app.pin, app.npin, mode, confirm=self._confirm, **app.inputs())
             return app.finished(res.code, self._clock())
         except CardError as e:
             return app.failed(e, self._clock())
@@ -71,6 +77,8 @@ class Reader:
         finally:
             app._wipe()
             line.deactivate()
+            if trace:
+                trace.end()
 
     def _serial(self):
         # Drains the test link; returns a key to inject or None.
@@ -86,6 +94,18 @@ class Reader:
             if cmd[0] == "status":
                 self.link.event("state", self.app.state)
                 self.link.event("disp", self.shown)
+                continue
+            if cmd[0] == "info":
+                self.link.event("info", self._about())
+                continue
+            if cmd[0] == "trace":
+                if not self.link.test_build:
+                    self.link.event("refused", "trace needs a test build")
+                elif cmd[1] in ("on", "off"):
+                    self.tracing = cmd[1] == "on"
+                    self.link.event("ok", "trace")
+                else:
+                    self.link.event("error", "trace on|off")
                 continue
             r = self.link.check(cmd[0], cmd[1], hasattr(self.board, "set_card"))
             if r is None:
@@ -118,11 +138,22 @@ class Reader:
             self.link.event("ok", "key")  # after the key's effects, so the host can sync
         self.do(self.app.tick(now))
 
+    def _confirm(self):
+        # Last PIN try (called by the engine before VERIFY): the app warns and waits for
+        # OK again; the loop runs on (keys, link, card, timeout) until it decides.
+        self.do(self.app.last_try(self._clock()))
+        while self.app.state == "lasttry":
+            self.step(self.board.settings.get("loop_ms", 10))
+        return self.app.state == "busy"
+
+    def _about(self):
+        build = "test" if self.link.test_build else "production"
+        return "sesame %s build=%s board=%s" % (VERSION, build, self.board.name)
+
     def run(self):
         b = self.board
         self._card = b.line.present()
-        build = "test" if self.link.test_build else "production"
-        self.link.event("ready", "sesame %s build=%s board=%s" % (VERSION, build, b.name))
+        self.link.event("ready", self._about())
         self.do(self.app.power_on(self._clock(), self._card))
         while True:
             self.step(b.settings.get("loop_ms", 10))

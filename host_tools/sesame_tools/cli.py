@@ -30,7 +30,12 @@ def main() -> None:
 @click.option("--heap", help="Cap the MicroPython heap, e.g. 64K.")
 @click.option("--timeout", type=float, default=30, show_default=True,
               help="With --keys: give up after this many seconds.")
-def sim(card, keys, serve, auto_off, production, heap, timeout) -> None:
+@click.option("--blank", is_flag=True, help="A board with MicroPython only (no firmware): "
+              "flash it with `sesame flash --port <its port>`. Implies --serve.")
+@click.option("--flash", "flash_dir", type=click.Path(file_okay=False),
+              help="Keep the board's filesystem in this folder (kept between runs; "
+              "with --blank, what was flashed there boots).")
+def sim(card, keys, serve, auto_off, production, heap, timeout, blank, flash_dir) -> None:
     """Run the reader on the simulated board with a virtual card.
 
     With no option it is interactive: the display is drawn in the terminal, digits type
@@ -39,13 +44,17 @@ def sim(card, keys, serve, auto_off, production, heap, timeout) -> None:
     from sesame_tools.simboard import SimBoard
 
     try:
-        board = SimBoard(card, auto_off_s=auto_off, test_build=not production, heap=heap)
+        board = SimBoard(card, auto_off_s=auto_off, test_build=not production, heap=heap,
+                         firmware="blank" if blank else "source", flash_dir=flash_dir)
     except FileNotFoundError as e:
         raise click.ClickException(str(e))
     with board:
         if keys is not None:
             sys.exit(_run_keys(board, keys.split(), timeout))
-        if serve:
+        if serve or blank:
+            import signal
+
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # clean up on `kill`
             click.echo(f"port: {board.port}", err=False)
             sys.stdout.flush()
             try:
@@ -94,21 +103,61 @@ def _run_keys(board, keys: list[str], timeout: float) -> int:
         client.close()
 
 
+def mode_options(f):
+    """--mode, --challenge, --amount, --data: the inputs a reader takes for a code."""
+    f = click.option("--data", "data", multiple=True, metavar="FIELDS",
+                     help="Sign mode 2 (TDS): data fields of up to 10 digits, up to 10; "
+                     "repeat the option or separate fields with commas or spaces.")(f)
+    f = click.option("--amount", default="", metavar="A",
+                     help="Sign: the amount in cents as typed (1234 = 12.34), or 12.34.")(f)
+    f = click.option("--challenge", "--ref", "challenge", default="", metavar="N",
+                     help="Respond: the challenge; Sign: the reference (up to 8 digits).")(f)
+    f = click.option("--mode", type=click.Choice(["identify", "respond", "sign"]),
+                     default="identify", show_default=True, help="The CAP mode.")(f)
+    return f
+
+
+def mode_inputs(mode: str, challenge: str, amount: str, data: tuple) -> dict:
+    """Checked keyword arguments for the engine and the issuer (click errors otherwise)."""
+    from sesame_tools.issuer import check_inputs
+
+    amount = amount.strip()
+    if "." in amount or "," in amount:
+        units, _, cents = amount.replace(",", ".").partition(".")
+        if not (units or "0").isdigit() or not cents.isdigit() or len(cents) > 2:
+            raise click.BadParameter(f"{amount!r} is not an amount", param_hint="--amount")
+        amount = str(int((units or "0") + cents.ljust(2, "0")))
+    fields = tuple(x for d in data for x in d.replace(",", " ").split())
+    try:
+        check_inputs(mode, challenge, amount, fields)
+    except ValueError as e:
+        raise click.UsageError(str(e))
+    if mode == "respond" and not challenge:
+        raise click.UsageError("respond needs --challenge")
+    if mode == "sign" and not fields and not amount:
+        raise click.UsageError("sign needs --amount and --ref, or --data")
+    return {"mode": mode, "challenge": challenge, "amount": amount, "data": fields}
+
+
 @main.command()
 @click.argument("code", nargs=-1, required=True)
 @click.option("--card", help=CARD_HELP)
-@click.option("--window", type=int, default=20, show_default=True,
+@mode_options
+@click.option("--window", type=int, default=32, show_default=True,
               help="How many transaction counters after the last accepted one to try.")
-def verify(code, card, window) -> None:
+def verify(code, card, mode, challenge, amount, data, window) -> None:
     """Check CODE as the card's issuer would: accepted once, then refused.
 
-    The code may be typed "1234 5678" or 12345678. Exit code 0 only when accepted.
+    The code may be typed "1234 5678" or 12345678. Give the inputs the reader took:
+    --mode respond --challenge N; --mode sign --amount A --ref N; --mode sign --data F1,F2.
+    Exit code 0 only when accepted.
     """
     from sesame_tools import issuer
 
+    inputs = mode_inputs(mode, challenge, amount, data)
     p = profiles.load(card)
     try:
-        result, atc = issuer.verify(p, " ".join(code), window=window)
+        result, atc = issuer.verify(p, " ".join(code), window=window, **inputs)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="CODE")
     if result == issuer.ACCEPTED:
@@ -137,6 +186,16 @@ def card(card, reset) -> None:
     click.echo(f"PIN tries: {st.pin_tries} of {p.pin_try_limit}")
     click.echo(f"state:     {st.path}")
 
+
+from sesame_tools.cmd_atr import atr  # noqa: E402
+from sesame_tools.cmd_flash import flash  # noqa: E402
+from sesame_tools.cmd_hil import hil  # noqa: E402
+from sesame_tools.cmd_monitor import monitor  # noqa: E402
+from sesame_tools.cmd_replay import replay  # noqa: E402
+from sesame_tools.cmd_trace import trace  # noqa: E402
+
+for _cmd in (atr, flash, monitor, trace, hil, replay):
+    main.add_command(_cmd)
 
 if __name__ == "__main__":
     main()

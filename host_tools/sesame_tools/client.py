@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 
-import serial
-
 
 class LinkTimeout(Exception):
     pass
@@ -25,11 +23,14 @@ class Event:
 
 class LinkClient:
     def __init__(self, port: str, baud: int = 115200):
-        self.ser = serial.Serial(port, baud, timeout=0.05)
+        from sesame_tools.boardlink import open_serial
+
+        self.ser = open_serial(port, baud=baud)  # exclusive; BoardError (a ClickException) if not
         self._buf = b""
         self.history: list[Event] = []
         self.listener = None  # called with every event as it arrives
         self.other: list[str] = []  # recent non-event lines (REPL output, tracebacks)
+        self.on_other = None  # called with every non-event line
 
     def close(self) -> None:
         self.ser.close()
@@ -47,6 +48,8 @@ class LinkClient:
                 line = raw.decode(errors="replace").strip()
                 if line and not line.startswith("@"):
                     self.other = (self.other + [line])[-40:]
+                    if self.on_other:
+                        self.on_other(line)
                 if line.startswith("@"):
                     ev = Event(line)
                     self.history.append(ev)

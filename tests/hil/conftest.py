@@ -1,20 +1,44 @@
-"""HIL fixtures: a reader behind a serial port, the simulated board by default."""
+"""HIL fixtures: a reader behind a serial port, the simulated board by default, a real
+board with --port. On a real board the suite asks for the physical actions it needs
+(insert the card) and skips politely when nobody does them in time."""
 
 from __future__ import annotations
 
 import pytest
 
-from sesame_tools.client import LinkClient
+from sesame_tools.client import LinkClient, LinkTimeout
 from sesame_tools.simboard import SimBoard
+
+SIM_REASON = "needs the simulated board (virtual card, card control or issuer keys)"
+MIN_TRIES = 2  # a test never leaves a real card with fewer PIN tries than this
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--port"):
+        skip = pytest.mark.skip(reason=SIM_REASON)
+        for item in items:
+            if "sim_only" in item.keywords:
+                item.add_marker(skip)
+
+
+def tell(config, text: str) -> None:
+    """Shows a message to the person at the board, even while pytest captures output."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman:
+        with capman.global_and_fixture_disabled():
+            print(f"\n>>> {text}", flush=True)
+    else:
+        print(f"\n>>> {text}", flush=True)
 
 
 class Reader:
     """A reader under test: its test-link client, and the sim board when simulated."""
 
-    def __init__(self, client: LinkClient, board: SimBoard | None, pin: str):
+    def __init__(self, client: LinkClient, board: SimBoard | None, pin: str, config=None):
         self.client = client
         self.board = board
         self.pin = pin
+        self.config = config
 
     @property
     def simulated(self) -> bool:
@@ -45,6 +69,45 @@ class Reader:
                 self.client.key("CLEAR")
                 state = [e for e in self.client.history if e.name == "state"][-1].arg
 
+    def info(self) -> str:
+        self.client.send("!info")
+        return self.client.wait("info", timeout=5).arg
+
+    def card_in(self) -> bool:
+        self.client.send("!status")
+        self.client.wait("state")
+        return self.client.wait("disp").arg not in ("InSErt", "no CArd")
+
+    def ask(self, action: str, event: str, arg: str) -> None:
+        """Real board: asks the person to do `action`, waits for the event; skips the
+        test politely when it does not come in time. Simulated board: does it."""
+        if self.simulated:
+            self.client.card(arg == "in")
+            return
+        timeout = self.config.getoption("--prompt-timeout")
+        tell(self.config, f"{action} (waiting {timeout:g} s)")
+        try:
+            self.client.wait(event, arg, timeout=timeout)
+        except LinkTimeout:
+            pytest.skip(f"nobody did it within {timeout:g} s: {action}")
+
+    def ensure_card(self) -> None:
+        if not self.card_in():
+            self.ask("Insert the card into the reader.", "card", "in")
+
+    def tries_left(self) -> int:
+        """The card's PIN try counter, read from an APDU trace of a right-PIN
+        transaction (GET DATA 9F17 comes before VERIFY; a right PIN restores it)."""
+        from sesame_tools.cmd_trace import record
+
+        self.idle()
+        t = record(self.client, ["CODE", *self.pin, "OK"], timeout=30)
+        for x in t["exchanges"]:
+            if x["c"].startswith("80CA9F17") and x["r"].endswith("9000"):
+                r = bytes.fromhex(x["r"])
+                return r[3]  # 9F17 01 nn 90 00
+        raise AssertionError(f"no GET DATA 9F17 in the trace: {t}")
+
 
 @pytest.fixture
 def state_dir(tmp_path, monkeypatch):
@@ -57,7 +120,8 @@ def state_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def make_reader(request, state_dir):
     """make_reader(**sim_settings) -> Reader. On a real board (--port) the settings must
-    be the board's own, so tests that need other settings are skipped there."""
+    be the board's own, so tests that need other settings are skipped there; the board
+    must run a test build, with the card in (the suite asks for it)."""
     port = request.config.getoption("--port")
     pin = request.config.getoption("--pin")
     opened: list[tuple[LinkClient, SimBoard | None]] = []
@@ -73,7 +137,14 @@ def make_reader(request, state_dir):
             client = LinkClient(board.start())
         opened.append((client, board))
         client.sync()
-        return Reader(client, board, pin)
+        r = Reader(client, board, pin, request.config)
+        if port:
+            info = r.info()
+            if "build=test" not in info:
+                pytest.skip(f"the board runs a production build ({info}): flash it with "
+                            "`sesame flash --test-build` to run tests that press keys")
+            r.ensure_card()
+        return r
 
     yield make
     for client, board in opened:
@@ -89,5 +160,22 @@ def reader(make_reader) -> Reader:
 
 @pytest.fixture
 def sim_only(request):
+    """Kept for the tests that ask for it as a fixture; new tests use the marker."""
     if request.config.getoption("--port"):
-        pytest.skip("needs the simulated board (virtual card, card control or issuer keys)")
+        pytest.skip(SIM_REASON)
+
+
+@pytest.fixture
+def spend_pin_try(request, reader) -> Reader:
+    """A reader on which one wrong PIN may be presented: always on the simulated board;
+    on a real board only with --spend-pin-tries and while the card keeps at least
+    MIN_TRIES tries after it."""
+    if reader.simulated:
+        return reader
+    if not request.config.getoption("--spend-pin-tries"):
+        pytest.skip("presents a wrong PIN to a real card: run with --spend-pin-tries")
+    tries = reader.tries_left()
+    if tries - 1 < MIN_TRIES:
+        pytest.skip(f"the card has {tries} PIN tries: one more wrong PIN would leave "
+                    f"fewer than {MIN_TRIES}")
+    return reader

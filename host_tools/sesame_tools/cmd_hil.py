@@ -1,0 +1,89 @@
+"""`sesame hil`: the hardware-in-the-loop suite (tests/hil) against a board, with a short
+summary. Without --port it runs against the simulated board."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from sesame_tools.simboard import ROOT
+
+HIL = ROOT / "tests" / "hil"
+
+
+class Summary:
+    """A pytest plugin that keeps each test's outcome (and a skip's reason)."""
+
+    def __init__(self):
+        self.results: list[tuple[str, str, str]] = []
+
+    def pytest_runtest_logreport(self, report):
+        name = report.nodeid.split("::", 1)[-1]
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            outcome = report.outcome
+            why = ""
+            if report.skipped and isinstance(report.longrepr, tuple):
+                why = str(report.longrepr[2]).removeprefix("Skipped: ")
+            elif report.failed:
+                why = (report.longreprtext or "").strip().splitlines()[-1:] or [""]
+                why = why[0][:160]
+                if report.when == "setup":
+                    outcome = "error"
+            self.results.append((name, outcome, why))
+        elif report.when == "teardown" and report.failed:
+            self.results.append((name, "error", "teardown failed"))
+
+
+@click.command()
+@click.option("--port", "-p", help="The board's serial port (default: the simulated board).")
+@click.option("--pin", default="1234", show_default=True, help="The inserted card's PIN.")
+@click.option("--spend-pin-tries", is_flag=True, help="Allow tests that present a wrong PIN "
+              "(never below 2 tries left).")
+@click.option("--prompt-timeout", type=float, default=60, show_default=True,
+              help="Seconds to wait for a physical action (insert the card...).")
+@click.option("-k", "keyword", help="Only tests matching this pytest -k expression.")
+@click.option("-v", "--verbose", is_flag=True, help="pytest's full output.")
+def hil(port, pin, spend_pin_tries, prompt_timeout, keyword, verbose) -> None:
+    """Run the HIL test suite against a board (test build) and summarise."""
+    try:
+        import pytest
+    except ImportError:
+        raise click.ClickException("the HIL suite needs pytest: pip install 'sesame-reader[test]'")
+    if not HIL.is_dir():
+        raise click.ClickException(f"the HIL suite is not here ({HIL}): run from a checkout")
+    args = [str(HIL), "-p", "no:cacheprovider", f"--rootdir={ROOT}", "--pin", pin,
+            "--prompt-timeout", str(prompt_timeout), "--tb=short"]
+    args += ["-v"] if verbose else ["-q", "--no-header", "-rN"]
+    if port:
+        args += ["--port", port]
+    if spend_pin_tries:
+        args.append("--spend-pin-tries")
+    if keyword:
+        args += ["-k", keyword]
+    summary = Summary()
+    t0 = time.monotonic()
+    code = pytest.main(args, plugins=[summary])
+    took = time.monotonic() - t0
+    counts: dict[str, int] = {}
+    # skips for one common reason (simulator powers, settings) become one line
+    reasons: dict[str, list[str]] = {}
+    for name, outcome, why in summary.results:
+        if outcome == "skipped":
+            reasons.setdefault(why.split(" {")[0], []).append(name)
+    grouped = {r for r, names in reasons.items() if len(names) >= 3 and not verbose}
+    click.echo(f"\nHIL against {port or 'the simulated board'}:")
+    for name, outcome, why in summary.results:
+        counts[outcome] = counts.get(outcome, 0) + 1
+        if outcome == "skipped" and why.split(" {")[0] in grouped:
+            continue
+        mark = {"passed": "PASS", "failed": "FAIL", "skipped": "skip", "error": "ERR "}[outcome]
+        click.echo(f"  {mark}  {name}" + (f"  ({why})" if why else ""))
+    for r in sorted(grouped):
+        click.echo(f"  skip  {len(reasons[r])} tests: {r}")
+    parts = [f"{counts[k]} {k}" for k in ("passed", "failed", "error", "skipped") if counts.get(k)]
+    click.echo(f"hil: {', '.join(parts) or 'no tests'} in {took:.1f} s")
+    if code == 0 and not counts.get("passed"):
+        code = 1  # nothing was proven
+    sys.exit(int(code))

@@ -1,0 +1,114 @@
+"""`sesame trace`: record the APDUs of one transaction on a test build, in the replay
+format {"atr", "protocol", "exchanges": [{"c", "r"}]}. The reader masks the PIN block
+of VERIFY itself ("2?FFFFFFFFFFFFFF"): the PIN never crosses the link."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+
+from sesame_tools.client import Event, LinkClient, LinkTimeout
+
+
+class TraceError(click.ClickException):
+    pass
+
+
+class Recorder:
+    """Collects @trace events into one trace (the first transaction that ends)."""
+
+    def __init__(self):
+        self.atr: str | None = None
+        self.protocol = 0
+        self.exchanges: list[dict] = []
+        self.done = False
+        self.states: list[str] = []
+        self.shown: list[str] = []
+        self._c: str | None = None
+
+    def __call__(self, ev: Event) -> None:
+        if ev.name == "state":
+            self.states.append(ev.arg)
+        elif ev.name == "disp":
+            self.shown.append(ev.arg)
+        if ev.name != "trace" or self.done:
+            return
+        kind, _, data = ev.arg.partition(" ")
+        if kind == "atr":
+            self.atr, self.exchanges, self._c = data, [], None
+        elif kind == "proto":
+            self.protocol = int(data)
+        elif kind == "c":
+            self._c = data
+        elif kind == "r" and self._c is not None:
+            self.exchanges.append({"c": self._c, "r": data})
+            self._c = None
+        elif kind == "end" and self.atr is not None:
+            self.done = True
+
+    def trace(self) -> dict:
+        return {"atr": self.atr, "protocol": self.protocol, "exchanges": self.exchanges}
+
+
+def record(client: LinkClient, keys: list[str] | None, timeout: float, echo=click.echo) -> dict:
+    """Turns tracing on, runs (or waits for) one transaction, returns the trace."""
+    rec = Recorder()
+    client.listener = rec
+    client.send("!info")
+    info = client.wait("info", timeout=5).arg
+    if "build=test" not in info:
+        raise TraceError(f"the reader runs a production build ({info}); APDU traces need a "
+                         "test build: sesame flash --port PORT --test-build")
+    client.send("!trace on")
+    ev = client.wait_any(("ok", "refused", "error"), timeout=5)
+    if ev.name != "ok":
+        raise TraceError(f"the reader refused tracing: {ev.arg}")
+    try:
+        if keys:
+            for k in keys:
+                client.key(k)
+        else:
+            echo("On the reader: insert the card, press CODE, type the PIN, press OK "
+                 f"(waiting {timeout:g} s)...", err=True)
+        end = time.monotonic() + timeout
+        while not rec.done:
+            if rec.states and rec.states[-1] == "message" and rec.atr is None:
+                raise TraceError("the transaction failed before the card answered "
+                                 f"(display: {rec.shown[-1] if rec.shown else '?'})")
+            if time.monotonic() > end:
+                raise TraceError(f"no transaction within {timeout:g} s")
+            client.next_event(0.2)
+    finally:
+        client.send("!trace off")
+    return rec.trace()
+
+
+@click.command()
+@click.option("--port", "-p", required=True, help="The board's serial port.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the trace here (default: standard output).")
+@click.option("--keys", help='Press these keys over the link instead of waiting for the user, '
+              'e.g. "CODE 1 2 3 4 OK" (test builds).')
+@click.option("--timeout", type=float, default=120, show_default=True,
+              help="Seconds to wait for the transaction.")
+def trace(port, output, keys, timeout) -> None:
+    """Record the APDUs of one transaction (test build), PIN masked, in the replay format."""
+    client = LinkClient(port)
+    try:
+        client.sync()
+        t = record(client, keys.split() if keys else None, timeout)
+    except LinkTimeout as e:
+        raise TraceError(f"the reader does not answer: {e}")
+    finally:
+        client.close()
+    text = json.dumps(t, indent=1) + "\n"
+    if output:
+        with open(output, "w") as f:
+            f.write(text)
+        click.echo(f"{len(t['exchanges'])} exchanges (ATR {t['atr']}) written to {output}",
+                   err=True)
+    else:
+        sys.stdout.write(text)
