@@ -30,6 +30,9 @@ class Reader:
         self._card = False
         self.shown = ""  # text on the display
         self.tracing = False  # test builds: report APDUs on the link (`!trace on`)
+        # Optional board hooks (real boards): fed each loop pass; called after "off".
+        self._feed = getattr(board, "feed_watchdog", None)
+        self._sleep = getattr(board, "sleep_until_wake", None)
 
     def _write(self, s):
         self.stdout.write(s)
@@ -55,6 +58,8 @@ class Reader:
                 b.display.off()
                 b.line.deactivate()
                 self.link.event("off")
+                if self._sleep:
+                    self._sleep()  # returns on a key or a card insertion/removal
             elif kind == "transact":
                 self.do(self.transact(arg))
 
@@ -65,8 +70,7 @@ class Reader:
         try:
             atr, transport = open_session(line)
             if self.tracing and self.link.test_build:
-                proto = 1 if type(transport).__name__ == "T1" else 0
-                transport = trace = Trace(transport, self.link.event, atr.raw, proto)
+                transport = trace = Trace(transport, self.link.event, atr.raw, transport.PROTOCOL)
             res = Cap(transport).run(app.pin, app.npin, mode, confirm=self._confirm, **app.inputs())
             return app.finished(res.code, self._clock())
         except CardError as e:
@@ -120,6 +124,8 @@ class Reader:
 
     def step(self, wait_ms):
         # One pass of the loop: waits up to wait_ms for the serial, then handles events.
+        if self._feed:
+            self._feed()
         self.poll.poll(wait_ms)
         now = self._clock()
         b = self.board

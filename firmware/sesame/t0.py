@@ -11,6 +11,8 @@ _MAX_RETRIES = const(8)  # 61xx / 6Cxx rounds before we call the card broken
 
 class T0:
     # One T=0 session over a card line (see sesame.session for the line contract).
+    PROTOCOL = 0
+
     def __init__(self, line, atr):
         self.line = line
         self.wwt = 960 * atr.WI * atr.Di  # work waiting time in etu

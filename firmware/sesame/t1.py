@@ -20,6 +20,8 @@ _OTHER = const(2)  # any other error (timeout, bad length, unexpected block)
 class T1:
     # Fields: line; ifsc (card's max INF), crc (EDC kind), ns (N(S) of our next I-block),
     # nr (N(S) we expect from the card), bwt/cwt/bgt in etu, retransmits (counter).
+    PROTOCOL = 1
+
     def __init__(self, line, atr, ifsd=_IFSD):
         self.line = line
         self.atr = atr

@@ -17,8 +17,7 @@ from sesame_tools.cmd_trace import record
 
 pytestmark = pytest.mark.sim_only
 SESAME = str(Path(sys.executable).parent / "sesame")
-# The T=1 profile (t1_card) joins once the virtual card speaks T=1 (issue 3).
-PROFILES = {"visa_dpa": "1234", "mc_cap": "4321", "no_ipb": "0000", "psn": "123456"}
+PROFILES = {"visa_dpa": "1234", "mc_cap": "4321", "no_ipb": "0000", "psn": "123456", "t1_card": "1234"}
 # (name, keys after the PIN and OK, verify options)
 CASES = [
     ("identify", [], ["--mode", "identify"]),

@@ -27,8 +27,7 @@ from sesame_tools.vcard.state import CardState
 from test_protocol import MemoryLine, pin
 
 DATA = Path(__file__).parent.parent / "data"
-# T=1 (t1_card) joins once the virtual card speaks T=1 (issue 3).
-PROFILES = ["visa_dpa", "mc_cap", "no_ipb", "psn"]
+PROFILES = ["visa_dpa", "mc_cap", "no_ipb", "psn", "t1_card"]
 CASES = {
     "identify": dict(mode="identify"),
     "respond": dict(mode="respond", challenge="12345678"),
@@ -92,7 +91,7 @@ def transact(line, digits, case, trace_to=None):
     atr, t = open_session(line)
     if trace_to is not None:
         t = Trace(t, lambda name, arg: trace_to(type("E", (), {"name": name, "arg": arg})),
-                  atr.raw, 0)
+                  atr.raw, t.PROTOCOL)
     kw = {k: v for k, v in case.items() if k != "mode"}
     r = cap.Cap(t).run(*pin(digits), case["mode"], **kw)
     if trace_to is not None:

@@ -10,6 +10,7 @@ import pytest
 from pyemv import ac as pyemv_ac, kd as pyemv_kd
 
 from sesame import cap, tlv
+from sesame.atr import Atr
 from sesame.errors import CardTimeout, PinBlocked, PinWrong
 from sesame.session import open_session
 from sesame_tools import issuer
@@ -18,17 +19,23 @@ from sesame_tools.vcard.crypto import emv2000_tree_sk, icc_mk_option_a, mac_alg3
 from sesame_tools.vcard.emv import CapApplet, cryptogram
 from sesame_tools.vcard.state import CardState
 from sesame_tools.vcard.t0 import T0Card
+from sesame_tools.vcard.t1 import T1Card
 
 DATA = Path(__file__).parent.parent / "data"
 
 
 class MemoryLine:
-    """Card line joining the firmware to the virtual card's T=0 side, byte by byte."""
+    """Card line joining the firmware to the virtual card's T=0 side (T=1 for a card that
+    offers only T=1), byte by byte."""
 
     def __init__(self, profile, state):
         self.profile = profile
         self.applet = CapApplet(profile, state)
-        self.card = T0Card(self.applet)
+        atr = Atr(profile.atr)
+        if atr.protocols == [1]:
+            self.card = T1Card(self.applet, atr.edc == "crc", atr.IFSC)
+        else:
+            self.card = T0Card(self.applet)
         self.rx = bytearray()
         self.log = bytearray()  # every character the reader sent
 

@@ -1,0 +1,97 @@
+"""The reader loop drives a real board's optional power hooks: the watchdog is fed on
+every pass (also while the last-try prompt waits), and after "off" the board is put to
+sleep until a key or the card wakes it; a key then wakes the reader. Boards without the
+hooks (the simulated one) simply lack them."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import pytest
+
+from sesame.reader import Reader
+
+
+@pytest.fixture(autouse=True)
+def micropython_time(monkeypatch):
+    # the MicroPython clock functions the reader uses, on CPython
+    monkeypatch.setattr(time, "ticks_ms", lambda: time.monotonic_ns() // 1000000, raising=False)
+    monkeypatch.setattr(time, "ticks_diff", lambda a, b: a - b, raising=False)
+
+
+class Display:
+    def __init__(self):
+        self.shown, self.offs = [], 0
+
+    def show(self, text):
+        self.shown.append(text)
+
+    def off(self):
+        self.offs += 1
+
+
+class Line:
+    def present(self):
+        return False
+
+    def deactivate(self):
+        pass
+
+
+class Keys:
+    def __init__(self):
+        self.queue = []
+
+    def poll(self):
+        return self.queue.pop(0) if self.queue else None
+
+
+class Board:
+    name = "fake"
+
+    def __init__(self):
+        self.settings = {"auto_off_s": 0.05, "loop_ms": 1}
+        self.display, self.line, self.keys = Display(), Line(), Keys()
+        self.feeds = self.sleeps = 0
+
+    def feed_watchdog(self):
+        self.feeds += 1
+
+    def sleep_until_wake(self):
+        self.sleeps += 1
+        self.keys.queue.append("CODE")  # the key that woke the board
+
+
+def reader(board):
+    r, w = os.pipe()
+    return Reader(board, stdin=os.fdopen(r, "rb"), stdout=io.StringIO())
+
+
+def test_watchdog_fed_every_pass_and_sleep_after_off():
+    b = Board()
+    rd = reader(b)
+    rd.do(rd.app.power_on(rd._clock(), False))
+    for _ in range(5):
+        rd.step(0)
+    assert b.feeds == 5 and b.sleeps == 0
+    for _ in range(200):
+        rd.step(1)
+        if b.sleeps:
+            break
+    assert b.sleeps == 1 and b.display.offs == 1 and rd.app.state == "off"
+    rd.step(0)  # the waking key (CODE, no card) powers the reader on again
+    assert rd.app.state == "message" and b.display.shown[-1] == "no CArd", b.display.shown
+
+
+def test_boards_without_hooks_run():
+    b = Board()
+    b.feed_watchdog = b.sleep_until_wake = None  # what getattr finds on a board without them
+    rd = reader(b)
+    rd.do(rd.app.power_on(rd._clock(), False))
+    for _ in range(200):
+        rd.step(1)
+        if rd.app.state == "off":
+            break
+    assert rd.app.state == "off" and b.display.offs == 1 and b.feeds == b.sleeps == 0
