@@ -11,7 +11,6 @@ from sesame.cap import Cap
 from sesame.errors import CardError
 from sesame.link import Link
 from sesame.session import open_session
-from sesame.trace import Trace
 
 
 class Reader:
@@ -70,6 +69,8 @@ class Reader:
         try:
             atr, transport = open_session(line)
             if self.tracing and self.link.test_build:
+                from sesame.trace import Trace  # test builds only: its RAM is not spent otherwise
+
                 transport = trace = Trace(transport, self.link.event, atr.raw, transport.PROTOCOL)
             res = Cap(transport).run(app.pin, app.npin, mode, confirm=self._confirm, **app.inputs())
             return app.finished(res.code, self._clock())

@@ -105,9 +105,9 @@ def test_unrecoverable_fault_shows_error(make_reader, tmp_path, name):
     assert not [e for e in r.client.history if e.name == "error"]  # a typed error, no bug
 
 
-def test_t1_fits_a_72k_heap(make_reader, tmp_path):
+def test_t1_fits_a_76k_heap(make_reader, tmp_path):
     # T=1 code (sesame.t1, sesame.edc) and its buffers load only for T=1 cards: a T=0
-    # card runs in 64 KB (test_heap.py), a T=1 card needs about 8 KB more
-    r = make_reader(card=card(tmp_path, "t1-small-heap", T1_ATR, {}), heap="72K")
+    # card runs in 64 KB (test_heap.py), a T=1 card needs about 8-10 KB more
+    r = make_reader(card=card(tmp_path, "t1-small-heap", T1_ATR, {}), heap="76K")
     assert CODE_RE.match(r.get_code())
     assert "T=1" in happened(r)
