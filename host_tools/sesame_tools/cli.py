@@ -38,8 +38,9 @@ def main() -> None:
 def sim(card, keys, serve, auto_off, production, heap, timeout, blank, flash_dir) -> None:
     """Run the reader on the simulated board with a virtual card.
 
-    With no option it is interactive: the display is drawn in the terminal, digits type
-    a PIN, c = CODE, Enter = OK, Backspace = CLEAR, i = insert/remove the card, q = quit.
+    With no option it is interactive: the display is drawn in the terminal; keys: digits,
+    c = CODE, r = RESPOND, s = SIGN, Enter = OK, Backspace = CLEAR, i = insert/remove the
+    card, q = quit.
     """
     from sesame_tools.simboard import SimBoard
 
