@@ -4,12 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test unit-mpy venv clean help fuzz
+.PHONY: demo test unit-mpy venv clean help fuzz bench
 
 help:
 	@echo "make demo   run the reader on the simulated board with a virtual card (interactive)"
 	@echo "make test   set up, then run every test (CPython, MicroPython unix port, serial HIL)"
 	@echo "make venv   only set up $(VENV)"
+	@echo "make fuzz   long property-based run of the link layer (100 000+ cases)"
+	@echo "make bench  wire figures (T=0/T=1, with and without PPS) and smallest heap"
 
 venv: $(STAMP)
 
@@ -30,6 +32,9 @@ test: $(STAMP)
 
 fuzz: $(STAMP)  # long property run of the link layer: 6 properties x 17 000 cases
 	SESAME_FUZZ_EXAMPLES=17000 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/host/test_fuzz_linklayer.py
+
+bench: $(STAMP)  # prints figures; `--quick` (wire only) runs in make test
+	$(BIN)/python -m sesame_tools.bench
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache
