@@ -16,6 +16,7 @@ import rp2
 from drivers import card_pio
 from sesame import cardchar
 from sesame.errors import CardAbsent, CardTimeout, ProtocolError
+from sesame.session import Counters
 
 _SYS_HZ = const(120_000_000)
 _SYS_PER_CLK = const(30)  # card clock 4 MHz
@@ -25,13 +26,17 @@ _SM_STRIDE = const(0x18)
 _REPEATS = const(4)  # character repetitions before giving up (EMV: 3 to 5 tries)
 _TURN_ETU = const(6)  # after a received character is pushed (~10.5 etu after its start):
 # 16 etu between the card's last character and the reader's next (ISO 7816-3 7.2)
+_TURN_ETU_T1 = const(12)  # T=1: block guard time, 22 etu between those starts (11.2)
+_MIN_ETU_CLOCKS = const(31)  # fastest rate PPS goes to: F/D >= 31 clocks (7.75 us per etu,
+# 93 us per character: time for the CPU to empty the 4-word RX FIFO in a block of 254)
 _ACTIVATION_CLOCKS = const(42_000)  # RST low 40 000-45 000 clocks (EMV Book 1 8.1.2)
 
 
 class PioCardLine:
     # Fields: pins, sm (state machine 0 of PIO0), inverse (convention from TS), fresh
     # (True until the first write after a reset: the ATR is read with no error signal),
-    # guard (extra guard time N, TC1), f, d (current rate), etu_us.
+    # guard (extra guard time N, TC1), f, d (current rate), etu_us, t (protocol: 0 = T=0
+    # character rules, 1 = T=1: no error signal, no repetition), counters.
     tda8024 = False
 
     def __init__(self, io, clk, rst, vcc, detect, detect_level=0, vcc_on=0, tda8024=False):
@@ -53,9 +58,15 @@ class PioCardLine:
         self.f = 372
         self.d = 1
         self.etu_us = 93
-        self.repeats = 0  # counters: characters repeated (both directions)
+        self.t = 0
+        self.turn = _TURN_ETU
+        self.counters = Counters()
         self.feed = None  # watchdog feed, called while waiting for the card
         self.rx_at = time.ticks_us()  # when the last character was received
+
+    @property
+    def repeats(self):
+        return self.counters.repeats
 
     # ---- state machine ----
     def _start_sm(self):
@@ -80,6 +91,11 @@ class PioCardLine:
             raise CardAbsent("card removed")
         return sm
 
+    def _loop(self):
+        # Receive mode word for the current convention and protocol (after the ATR).
+        return (card_pio.O_LOOP if self.inverse else card_pio.E_LOOP) \
+            | (card_pio.SIGNAL if self.t == 0 else 0)
+
     def _mode(self, y):
         sm = self._sm()
         sm.put(y)
@@ -103,7 +119,7 @@ class PioCardLine:
             raise CardAbsent("no card")
         self.deactivate()
         time.sleep_ms(10)  # VCC fully down before power-up
-        self.f, self.d, self.guard = 372, 1, 0
+        self.f, self.d, self.guard, self.t, self.turn = 372, 1, 0, 0, _TURN_ETU
         self.inverse, self.fresh, self.ts = False, True, True
         self.vcc.value(self.vcc_on)
         time.sleep_us(500)
@@ -116,7 +132,7 @@ class PioCardLine:
             raise CardAbsent("no card")
         self.rst.value(0)
         self._stop_sm()
-        self.f, self.d, self.guard = 372, 1, 0
+        self.f, self.d, self.guard, self.t, self.turn = 372, 1, 0, 0, _TURN_ETU
         self.inverse, self.fresh, self.ts = False, True, True
         self._start_sm()
         self._hold_rst()
@@ -138,7 +154,32 @@ class PioCardLine:
         self.vcc.value(1 - self.vcc_on)
 
     def set_convention(self, inverse):
+        # The line reads TS itself (cardchar.convention), so the session only asks if TS
+        # came as 03: from now on this line decodes and encodes it.
         self.inverse = bool(inverse)
+        if self.sm is not None and not self.fresh:
+            self._mode(self._loop())
+        return True
+
+    def set_protocol(self, t):
+        # 0: T=0 (error signal on a bad character, rejected characters repeated);
+        # 1: T=1 (neither: a parity error is reported at once, T=1 asks for the block
+        # again), and the 22 etu block guard time before we answer.
+        self.t = 1 if t == 1 else 0
+        self.turn = _TURN_ETU_T1 if self.t else _TURN_ETU
+        if self.sm is not None and not self.fresh:
+            self._mode(self._loop())
+
+    def supports_rate(self, f, d):
+        # Any F/D whose etu the divider makes exact (all of ISO 7816-3's) and that leaves
+        # the CPU time to read every character (_MIN_ETU_CLOCKS).
+        if f <= 0 or d <= 0 or f < _MIN_ETU_CLOCKS * d:
+            return False
+        try:
+            cardchar.clkdiv(f, d, _SYS_PER_CLK, card_pio.CYCLES_PER_ETU)
+        except ValueError:
+            return False
+        return True
 
     def set_guard(self, n):
         # Extra guard time N from TC1 (255 = none for T=0).
@@ -152,7 +193,7 @@ class PioCardLine:
             self._divider()
             self.sm.restart()
             self._mode((card_pio.O_LOOP if self.inverse else card_pio.E_LOOP)
-                       | (0 if self.fresh else card_pio.SIGNAL))
+                       if self.fresh else self._loop())
             self.sm.exec(card_pio.RX)
             self.sm.active(1)
 
@@ -179,24 +220,27 @@ class PioCardLine:
     def write(self, data):
         self._ready()
         sm = self._sm()
-        if self.fresh:  # the ATR is over: signal errors from now on, in its convention
+        if self.fresh:  # the ATR is over: signal errors from now on (T=0), in its convention
             self.fresh = False
-            self._mode((card_pio.O_LOOP if self.inverse else card_pio.E_LOOP) | card_pio.SIGNAL)
-        while time.ticks_diff(time.ticks_us(), self.rx_at) < _TURN_ETU * self.etu_us:
+            self._mode(self._loop())
+        while time.ticks_diff(time.ticks_us(), self.rx_at) < self.turn * self.etu_us:
             pass
         sm.exec(card_pio.MOV_ISR_NULL)
         sm.exec(card_pio.TX)
         last = len(data) - 1
+        c = self.counters
         for i in range(len(data)):
             nxt = card_pio.TX if i < last else card_pio.RX
             w = card_pio.tx_word(cardchar.levels(data[i], self.inverse), self.guard, nxt)
             tries = 0
             while True:
                 sm.put(w)
-                if self._wait_word(40 + self.guard) >> 31:
-                    break
+                c.tx += 1
+                c.etu += 13 + self.guard
+                if self._wait_word(40 + self.guard) >> 31 or self.t:
+                    break  # accepted (T=1 has no error signal: a low level is noise)
                 tries += 1
-                self.repeats += 1
+                c.repeats += 1
                 if tries > _REPEATS:
                     sm.exec(card_pio.RX)
                     raise ProtocolError("card rejects a character")
@@ -210,15 +254,18 @@ class PioCardLine:
         while True:
             lv = self._wait_word(timeout_etu) >> 23
             self.rx_at = time.ticks_us()
+            c = self.counters
+            c.rx += 1
+            c.etu += 12
             if self.ts:  # first character after a reset: TS sets the convention
                 self.ts = False
                 self.inverse = cardchar.convention(lv) is True
             b = cardchar.decode(lv, self.inverse)
             if b >= 0:
                 return b
-            if self.fresh:
-                raise ProtocolError("parity error in the ATR")
+            if self.fresh or self.t:  # no error signal: T=1 rejects the block
+                raise ProtocolError("parity error in the ATR" if self.fresh else "parity error")
             tries += 1  # the PIO signalled it: the card sends it again
-            self.repeats += 1
+            c.repeats += 1
             if tries > _REPEATS:
                 raise ProtocolError("parity errors")

@@ -36,6 +36,13 @@ _FIRST_CHAR_ETU = const(120)  # 40 000-45 000 clocks at F = 372 (EMV Book 1 8.2.
 _CHAR_ETU = const(9600)  # between two ATR characters
 _TS_INVERSE_AS_DIRECT = const(0x03)
 
+# The transports' large buffers, made once when this module loads (at boot, while the heap
+# is whole) and lent to each session: a 260-byte buffer asked for in the middle of a
+# transaction may find no room in the fragmented heap of a small board (the 64 KB heap
+# test failed that way with 9 KB free in pieces of at most 112 bytes).
+_RESP = bytearray(260)  # response data + SW (T=0 and T=1)
+_BLOCKS = (bytearray(259), bytearray(259))  # T=1 blocks sent and received (edc.MAX_BLOCK)
+
 
 class Counters:
     # Wire statistics a card line keeps (benchmarks report wire time from them).
@@ -112,10 +119,10 @@ def open_session(line, negotiate=True):
         if t == 1:
             from sesame.t1 import T1  # loaded for T=1 cards only
 
-            tr = T1(line, a)
+            tr = T1(line, a, bufs=(_BLOCKS[0], _BLOCKS[1], _RESP))
             tr.start()
             return a, tr
-        return a, T0(line, a)
+        return a, T0(line, a, _RESP)
     except Exception:
         raw.deactivate()
         raise

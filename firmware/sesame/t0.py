@@ -13,11 +13,12 @@ class T0:
     # One T=0 session over a card line (see sesame.session for the line contract).
     PROTOCOL = 0
 
-    def __init__(self, line, atr):
+    def __init__(self, line, atr, resp=None):
+        # resp: a buffer of _MAX_RESP bytes to use (sesame.session lends one made at boot)
         self.line = line
         self.wwt = 960 * atr.WI * atr.Di  # work waiting time in etu
         self._hdr = bytearray(5)
-        self._resp = bytearray(_MAX_RESP)
+        self._resp = resp if resp is not None else bytearray(_MAX_RESP)
         self._n = 0
 
     def _sw(self, sw1):

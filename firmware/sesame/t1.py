@@ -22,7 +22,9 @@ class T1:
     # nr (N(S) we expect from the card), bwt/cwt/bgt in etu, retransmits (counter).
     PROTOCOL = 1
 
-    def __init__(self, line, atr, ifsd=_IFSD):
+    def __init__(self, line, atr, ifsd=_IFSD, bufs=None):
+        # bufs: (tx, rx, resp) of edc.MAX_BLOCK, edc.MAX_BLOCK, _MAX_RESP bytes to use
+        # (sesame.session lends buffers made at boot); None: made here
         self.line = line
         self.atr = atr
         self.crc = atr.edc == "crc"
@@ -35,12 +37,12 @@ class T1:
         self.cwt = 11 + (1 << atr.CWI) + 4
         self.bgt = 22
         self.retransmits = 0
-        self._tx = bytearray(edc.MAX_BLOCK)  # our last I-block (or the R/S block we send)
+        if bufs is None:
+            bufs = (bytearray(edc.MAX_BLOCK), bytearray(edc.MAX_BLOCK), bytearray(_MAX_RESP))
+        self._tx, self._rx, self._resp = bufs  # our last I-block (or R/S block); received
         self._txn = 0
         self._ctl = bytearray(8)  # R- and S-blocks we send
-        self._rx = bytearray(edc.MAX_BLOCK)
         self._rxn = 0
-        self._resp = bytearray(_MAX_RESP)
         self._n = 0
         self._wtx = 1
 

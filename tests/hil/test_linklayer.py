@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,8 @@ T1_CRC_ATR = with_tck("3B808171FE4501")  # TC3 01: CRC
 T1_PPS_ATR = with_tck("3B9096" + "8131FE45")
 T1_TINY_ATR = with_tck("3B8081311045")  # TA3 10: IFSC 16
 T1_FIRST_T0_ATR = with_tck("3B808031FE45")  # offers T=0 then T=1
+T0_WI1_ATR = "3BE50000400120" + "63CB6800"  # TC2 01: WWT 960 etu (89 ms + the sim's 100 ms)
+T1_BWI0_ATR = with_tck("3B808131FE05")  # TB3 05: BWT 1 931 etu (180 ms + the sim's 100 ms)
 
 # name: (ATR, link config, what the virtual card must have seen happen)
 CASES = {
@@ -41,6 +44,8 @@ CASES = {
     "t1-crc": (T1_CRC_ATR, {}, {"T=1"}),
     "t1-inverse": ("3F" + T1_ATR[2:], {}, {"T=1", "inverse"}),
     "t1-pps": (T1_PPS_ATR, {}, {"T=1", "pps ok"}),
+    "t0-inverse-pps": ("3F" + T0_PPS_ATR[2:], {}, {"T=0", "inverse", "pps ok"}),
+    "t1-inverse-pps": ("3F" + T1_PPS_ATR[2:], {}, {"T=1", "inverse", "pps ok"}),
     "t1-first-t0-offered": (T1_FIRST_T0_ATR, {"protocols": [0, 1]}, {"T=0"}),
     "t0-parity": (T0_ATR, {"parity_char": 3}, {"parity_char"}),
     "t1-parity": (T1_ATR, {"parity_char": 8}, {"parity_char"}),
@@ -48,16 +53,29 @@ CASES = {
     "t0-rejected-first-char": (T0_ATR, {"reject_char": 1}, {"reject_char"}),
     "t1-rejected-char": (T1_ATR, {"reject_char": 9}, {"reject_char"}),
     "t0-null-slow": (T0_ATR, {"null_bytes": 3, "null_delay_ms": 20}, {"null_bytes"}),
-    "t1-corrupt-edc": (T1_ATR, {"corrupt_edc": 3}, {"corrupt_edc"}),
-    "t1-lost-block": (T1_ATR, {"lose_block": 2}, {"lose_block"}),
+    # 5 NULLs 100 ms apart: each gap within WWT, the whole answer well beyond it
+    "t0-null-slower-than-wwt": (T0_WI1_ATR, {"null_bytes": 5, "null_delay_ms": 100,
+                                             "null_on": 3}, {"null_bytes"}),
+    "t1-corrupt-edc": (T1_ATR, {"corrupt_edc": 3}, {"corrupt_edc", "repeat asked"}),
+    "t1-crc-corrupt-edc": (T1_CRC_ATR, {"corrupt_edc": 3}, {"corrupt_edc", "repeat asked"}),
+    "t1-lost-block": (T1_ATR, {"lose_block": 2}, {"lose_block", "repeat asked"}),
     "t1-wtx": (T1_ATR, {"wtx": 2}, {"wtx"}),
-    "t1-tiny-ifsc": (T1_TINY_ATR, {"ifsd_max": 16}, {"T=1"}),
+    # the answer comes 450 ms after the WTX (x4) is granted: beyond BWT, within 4 x BWT
+    "t1-wtx-slow": (T1_BWI0_ATR, {"wtx": 4, "wtx_on": 2, "wtx_delay_ms": 450}, {"wtx"}),
+    # IFSC 16 (the card rejects longer blocks) and the card's answers in 16-byte pieces
+    "t1-tiny-ifsc": (T1_TINY_ATR, {"ifsd_max": 16},
+                     {"T=1", "reader chained", "card chained"}),
     "t0-pps-refused": (T0_PPS_ATR, {"pps": "refuse"}, {"pps refused", "warm reset", "T=0"}),
     "t1-pps-wrong": (T1_PPS_ATR, {"pps": "wrong"}, {"pps refused", "warm reset", "T=1"}),
     # a 3F card offering T=14 only, whose ATR after a warm reset is a direct T=0 one
     "warm-atr-differs": (with_tck("3F800E"), {"warm_atr": T0_ATR},
                          {"inverse", "warm reset", "T=0"}),
 }
+
+# what must NOT have happened: a reader that waited BWT only (not WTX x BWT) would time
+# out, ask for the block again and still get the code
+NOT_SEEN = {"t1-wtx-slow": {"repeat asked"}, "t1-wtx": {"repeat asked"},
+            "t1-tiny-ifsc": {"block over IFSC"}}
 
 FAILS = {
     "t0-removed": (T0_ATR, {"remove_after": 30}, {"removed"}),
@@ -89,6 +107,7 @@ def test_identify_over_link(make_reader, tmp_path, name):
     code = r.get_code()
     assert CODE_RE.match(code), code
     assert seen <= happened(r), happened(r)
+    assert not NOT_SEEN.get(name, set()) & happened(r), happened(r)
 
 
 @pytest.mark.parametrize("name", sorted(FAILS))
@@ -103,6 +122,13 @@ def test_unrecoverable_fault_shows_error(make_reader, tmp_path, name):
     assert shown and not CODE_RE.match(shown), shown
     assert seen <= happened(r), happened(r)
     assert not [e for e in r.client.history if e.name == "error"]  # a typed error, no bug
+    if "removed" not in seen:  # the card is deactivated after the error
+        last = r.board.vcard.sessions[-1]
+        for _ in range(50):
+            if not last.powered:
+                break
+            time.sleep(0.05)
+        assert not last.powered and "deactivated" in last.faults.fired, last.faults.fired
 
 
 def test_t1_fits_a_76k_heap(make_reader, tmp_path):

@@ -164,13 +164,37 @@ def test_atr_and_exchange_with_the_echo_discarded(line_for):
 
 
 def test_inverse_convention_refused_and_removal(line_for):
+    from sesame.session import open_session
+
     line = line_for(Card(bytes([0x03, 0x65]), []))  # an inverse TS read as direct = 03
-    line.cold_reset()
-    with pytest.raises(ProtocolError):
-        line.read_byte(120)
+    with pytest.raises(ProtocolError) as e:
+        open_session(line)  # the session asks set_convention(True): a clear refusal
+    assert "inverse convention" in str(e.value)
+    assert Pin.levels[26] == 0 and Pin.levels[27] == 1  # deactivated: RST low, VCC off
     line.cold_reset()
     Pin.levels[4] = 1
     with pytest.raises(CardAbsent):
         line.read_byte(9600)
     line.deactivate()
     assert Pin.levels[26] == 0 and Pin.levels[27] == 1
+
+
+def test_counters_t1_turnaround_and_rates(line_for):
+    card = Card(ATR, [(5, bytes.fromhex("00E101FE1E"))])
+    line = line_for(card)
+    line.cold_reset()
+    for i in range(len(ATR)):
+        line.read_byte(120 if i == 0 else 9600)
+    line.set_guard(3)
+    line.set_protocol(1)
+    t_last = UART.clock.us
+    line.write(bytes.fromhex("00C101FE3E"))
+    # the ATR's last character was read ~11 etu after its start bit: 22 etu between starts
+    assert card.starts[0] - (t_last - 11 * 93) >= 22 * 93
+    assert bytes(line.read_byte(9600) for _ in range(5)) == bytes.fromhex("00E101FE1E")
+    c = line.counters
+    assert (c.tx, c.rx, c.repeats) == (5, len(ATR) + 5, 0)  # the echo is not counted
+    assert c.etu == 5 * (12 + 3) + 12 * (len(ATR) + 5)
+    assert line.set_convention(False) is True
+    assert line.supports_rate(372, 1) and line.supports_rate(512, 32) and line.supports_rate(372, 64)
+    assert not line.supports_rate(0, 1) and not line.supports_rate(372, 0)

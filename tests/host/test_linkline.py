@@ -95,3 +95,25 @@ def test_counters_count_repeats_and_retransmissions(tmp_path):
     t1 = "3B808131FE458B"
     c = run_line(tmp_path, t1, {"corrupt_edc": 2}, None)
     assert c["proto"] == 1 and c["sw"] == "9000" and c["resent"] == 1, c
+
+
+def test_virtual_card_refuses_blocks_over_its_ifsc_and_counts_repeats():
+    # what makes the tiny-IFSC and corrupt-EDC cases of tests/hil/test_linklayer.py able
+    # to fail: a reader that did not chain, or did not ask again, is caught by the card
+    from sesame import edc
+    from sesame_tools.vcard.faults import Faults
+    from sesame_tools.vcard.t1 import T1Card
+
+    class Applet:
+        def process(self, apdu):
+            return b"", 0x9000
+
+    f = Faults({})
+    c = T1Card(Applet(), crc=False, ifsc=16, faults=f)
+    out = b"".join(c.feed(b) for b in edc.block(0, 0x00, bytes(17), False))
+    assert edc.decode(out, False) == (0, edc.r_pcb(0, 2), b"")  # R-block, "other error"
+    assert f.fired == {"block over IFSC": 1}
+    out = b"".join(c.feed(b) for b in edc.block(0, 0x00, bytes(16), False))
+    assert edc.decode(out, False) == (0, 0x00, b"\x90\x00")
+    again = b"".join(c.feed(b) for b in edc.block(0, edc.r_pcb(0, 1), b"", False))
+    assert again == out and f.fired["repeat asked"] == 1

@@ -13,7 +13,7 @@ import pytest
 from pioemu import ShiftRegister
 
 from sesame import cardchar
-from sesame.errors import CardAbsent, CardTimeout
+from sesame.errors import CardAbsent, CardTimeout, ProtocolError
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -317,3 +317,41 @@ def test_rate_change_after_pps_keeps_the_etu_exact():
     assert line.etu_us == 47  # 46.5 us, rounded up for the timeouts
     line.set_rate(512, 8)
     assert machine.mem32[0x502000C8] == (240 << 16)
+
+
+def test_t1_mode_no_error_signal_parity_reported_and_block_guard_time():
+    # set_protocol(1): a character with a bad parity is not signalled (the card does not
+    # repeat it) but reported at once; we answer 22 etu after the card's last start bit
+    reply = bytes.fromhex("00E101FE1E")
+    line, card, _ = make_line(lambda bus: Card(bus, ATR, [(5, reply), (5, reply)], bad={0xE1}))
+    line.cold_reset()
+    read_atr(line, len(ATR))
+    line.set_protocol(1)
+    line.write(bytes.fromhex("00C101FE3E"))
+    assert line.read_byte(9600) == 0x00
+    with pytest.raises(ProtocolError):
+        line.read_byte(9600)  # E1 with a bad parity
+    assert [line.read_byte(9600) for _ in range(3)] == [0x01, 0xFE, 0x1E]
+    assert card.errors_seen == 0 and line.repeats == 0
+    last_card_start = card.last[0]
+    line.write(bytes.fromhex("00C101FE3E"))
+    first = [s for s, _ in card.bus.reader_frames(10**9) if s > last_card_start][0]
+    assert first - last_card_start >= 22 * E
+    assert bytes(line.read_byte(9600) for _ in range(5)) == reply
+
+
+def test_counters_and_rates():
+    line, card, _ = make_line(lambda bus: Card(bus, ATR, [(5, b"\x90\x00")], nak={0xCA}))
+    line.cold_reset()
+    read_atr(line, len(ATR))
+    line.set_guard(2)
+    line.write(bytes.fromhex("80CA9F1700"))
+    assert (line.read_byte(9600), line.read_byte(9600)) == (0x90, 0x00)
+    c = line.counters
+    assert (c.tx, c.rx, c.repeats) == (6, len(ATR) + 2, 1)  # CA went twice
+    assert c.etu == 6 * (13 + 2) + 12 * (len(ATR) + 2)  # the PIO's 13 + N etu a character
+    assert line.set_convention(True) is True  # this line does the inverse convention
+    assert line.supports_rate(372, 1) and line.supports_rate(512, 16)  # TA1 11, 95
+    assert line.supports_rate(372, 12)  # TA1 18
+    assert not line.supports_rate(512, 32)  # TA1 96: 16 clocks an etu, too fast a CPU loop
+    assert not line.supports_rate(0, 1)

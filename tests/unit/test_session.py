@@ -110,3 +110,60 @@ def test_no_card():
         def present(self):
             return False
     raises(CardAbsent, open_session, Empty([]))
+
+
+class TimedLine(RateLine):
+    # Records the timeout of every read and whether the card was deactivated.
+    def __init__(self, script, rates=True):
+        super().__init__(script)
+        self.timeouts = []
+        self.off = 0
+        self.guard = None
+        self.rates = rates
+
+    def read_byte(self, timeout_etu):
+        self.timeouts.append(timeout_etu)
+        return super().read_byte(timeout_etu)
+
+    def supports_rate(self, f, d):
+        return self.rates
+
+    def set_guard(self, n):
+        self.guard = n
+
+    def deactivate(self):
+        self.off += 1
+
+
+def test_atr_timeouts_guard_and_protocol():
+    line = TimedLine([("", "3B 65 00 02 20 63 CB 68 00")])  # TC1 = 2
+    a, t = open_session(line)
+    # first character within 40 000-45 000 clocks (120 etu at F 372), then 9 600 etu
+    assert line.timeouts == [120] + [9600] * 8
+    assert line.guard == 2 and line.proto == 0 and line.off == 0
+
+
+def test_silent_card_is_a_timeout_and_deactivated():
+    from sesame.errors import CardTimeout
+    line = TimedLine([("", "")])
+    raises(CardTimeout, open_session, line)
+    assert line.off == 1
+    line = TimedLine([("", "3B 65 00")])  # stops in the middle of its ATR
+    raises(CardTimeout, open_session, line)
+    assert line.off == 1
+
+
+def test_no_pps_when_the_board_cannot_run_the_rate():
+    line = TimedLine([("", "3B 15 96 20 63 CB 68 00")], rates=False)  # no PPS expected
+    a, t = open_session(line)
+    assert line.rate is None and (a.Fi, a.Di) == (372, 1) and isinstance(t, T0)
+
+
+def test_board_refusing_the_inverse_convention_is_a_clear_error():
+    class NoInverse(TimedLine):
+        def set_convention(self, inverse):
+            raise ProtocolError("inverse convention: not on this board")
+
+    line = NoInverse([("", inv("3F 65 00 00 20 63 CB 68 00"))])
+    e = raises(ProtocolError, open_session, line)
+    assert "inverse" in str(e) and line.off == 1

@@ -7,7 +7,10 @@
   "lose_block": n       the n-th T=1 block the card sends is lost (once)
   "null_bytes": k       T=0: k NULL procedure bytes (60) before every answer, slowly
   "null_delay_ms": t    pause after each NULL byte (default 5)
+  "null_on": n          only the n-th T=0 command gets the NULL bytes (0: every one)
   "wtx": m              T=1: S(WTX request m) before every answer
+  "wtx_on": n           only the answer to the n-th T=1 command asks for it (0: every one)
+  "wtx_delay_ms": t     pause after the reader grants the WTX, before the answer
   "pps": "refuse"       the card stays silent on a PPS request; "wrong": answers garbage
   "remove_after": n     the card is pulled out after receiving n characters
   "bad_procedure": n    T=0: the n-th command gets the nonsense procedure byte 42
@@ -26,7 +29,10 @@ class Faults:
         self.lose_block = int(link.get("lose_block", 0))
         self.null_bytes = int(link.get("null_bytes", 0))
         self.null_delay = float(link.get("null_delay_ms", 5)) / 1000
+        self.null_on = int(link.get("null_on", 0))
         self.wtx = int(link.get("wtx", 0))
+        self.wtx_on = int(link.get("wtx_on", 0))
+        self.wtx_delay = float(link.get("wtx_delay_ms", 0)) / 1000
         self.pps = link.get("pps", "")
         self.remove_after = int(link.get("remove_after", 0))
         self.bad_procedure = int(link.get("bad_procedure", 0))
@@ -52,9 +58,17 @@ class Faults:
         return blk
 
     def t1_wtx(self, card) -> bool:
-        if self.wtx:
-            self.note("wtx")
-        return bool(self.wtx)
+        """Called before the answer to the card's `card.apdus`-th command."""
+        if not self.wtx or (self.wtx_on and card.apdus != self.wtx_on):
+            return False
+        self.note("wtx")
+        return True
+
+    def nulls(self) -> int:
+        """NULL bytes before the answer to the current (self.commands-th) T=0 command."""
+        if not self.null_bytes or (self.null_on and self.commands != self.null_on):
+            return 0
+        return self.null_bytes
 
     def parity(self) -> bool:
         """Called per character sent after the ATR: True = send it with a parity error."""

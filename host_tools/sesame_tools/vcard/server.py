@@ -212,9 +212,9 @@ class LinkSession:
             if f.bad_procedure and f.commands == f.bad_procedure and out:
                 f.note("bad_procedure")
                 out = b"\x42"
-            elif f.null_bytes and out:
+            elif f.nulls() and out:
                 f.note("null_bytes")
-                for _ in range(f.null_bytes):
+                for _ in range(f.nulls()):
                     self._emit(b"\x60")
                     self._flush()
                     time.sleep(f.null_delay)
@@ -262,6 +262,8 @@ class LinkSession:
                         if kind in (0x43, 0x57):  # C / W: (re)activation, answer with the ATR
                             self._reset(kind == 0x57)
                         elif kind == 0x4F:  # O: deactivated
+                            if self.powered:
+                                self.faults.note("deactivated")
                             self.powered = False
                             self.mode = "off"
                         elif kind == 0x4E and self.powered:  # N: repeat the last character

@@ -5,6 +5,8 @@ chain with a tiny IFSC. Uses the firmware's block codec (sesame.edc)."""
 
 from __future__ import annotations
 
+import time
+
 from sesame import edc
 
 
@@ -25,6 +27,7 @@ class T1Card:
         self.out = b""  # response still to send
         self.last = b""  # our last block (sent again on request)
         self.blocks = 0
+        self.apdus = 0  # commands received since the reset
         self._pending = b""
         self._answer = False  # an answer waits for our WTX request to be granted
 
@@ -54,12 +57,23 @@ class T1Card:
     def _i(self) -> bytes:
         chunk, rest = self.out[:self.ifsd], self.out[self.ifsd:]
         more = bool(rest)
+        if more:
+            self._note("card chained")
         self._pending = rest
         blk = edc.block(0, edc.i_pcb(self.ns, more), chunk, self.crc)
         self.last = blk
         if not more:
             self.ns ^= 1  # the reader's next I-block acknowledges it
         return self._fault(blk)
+
+    def _note(self, what: str) -> None:
+        if self.faults:
+            self.faults.note(what)
+
+    def _again(self) -> bytes:
+        # The reader asks for our last block again (R-block with an error).
+        self._note("repeat asked")
+        return self._fault(self.last)
 
     def _block(self, blk: bytes) -> bytes:
         d = edc.decode(blk, self.crc)
@@ -71,6 +85,8 @@ class T1Card:
             kind = pcb & 0x1F
             if pcb == 0xE3 and self._answer:  # WTX granted: now the answer
                 self._answer = False
+                if self.faults and self.faults.wtx_delay:
+                    time.sleep(self.faults.wtx_delay)  # longer than BWT, within WTX x BWT
                 return self._i()
             if pcb & 0x20:
                 return self._send(edc.r_pcb(self.nr, 2))  # a response we did not ask for
@@ -88,7 +104,7 @@ class T1Card:
             nr = (pcb >> 4) & 1
             if self.last and self.last[1] & 0x80 == 0 and ((self.last[1] >> 6) & 1) == nr \
                     and (pcb & 0x0F):
-                return self._fault(self.last)  # the reader asks for our I-block again
+                return self._again()  # the reader asks for our I-block again
             if self._pending and nr != self.ns and not pcb & 0x0F:
                 # acknowledgement of our chained I-block: next chunk
                 self.ns ^= 1
@@ -96,11 +112,14 @@ class T1Card:
                 return self._i()
             if self.last and (pcb & 0x0F):
                 if self.last[1] & 0xC0 == 0x80:  # our last was an R-block: again
-                    return self._fault(self.last)
+                    return self._again()
                 if self.last[1] & 0x80 == 0 and ((self.last[1] >> 6) & 1) == nr:
-                    return self._fault(self.last)
+                    return self._again()
             return self._send(edc.r_pcb(self.nr, 0))
         # I-block
+        if len(inf) > self.ifsc:  # longer than our IFSC: the reader did not chain
+            self._note("block over IFSC")
+            return self._send(edc.r_pcb(self.nr, 2))
         ns = (pcb >> 6) & 1
         if ns != self.nr:  # a repeat of a block we already have: acknowledge again
             if self.last:
@@ -109,8 +128,10 @@ class T1Card:
         self.nr ^= 1
         self.cmd += inf
         if pcb & 0x20:  # more to come
+            self._note("reader chained")
             return self._send(edc.r_pcb(self.nr, 0))
         apdu, self.cmd = bytes(self.cmd), bytearray()
+        self.apdus += 1
         data, sw = self.applet.process(apdu)
         self.out = data + bytes((sw >> 8, sw & 0xFF))
         if self.faults and self.faults.t1_wtx(self):
