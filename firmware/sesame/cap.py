@@ -168,11 +168,12 @@ def _sw(r):
 
 class Result:
     # What a CAP transaction produced.
-    def __init__(self, code, atc, aid, tries):
+    def __init__(self, code, atc, aid, tries, label=b""):
         self.code = code  # decimal string, >= 8 digits
         self.atc = atc  # int
         self.aid = aid  # DF name of the selected application
         self.tries = tries  # PIN tries left before VERIFY, or None
+        self.label = label  # application label (FCI tag 50), b"" when none
 
 
 class Cap:
@@ -332,4 +333,4 @@ class Cap:
             for i in range(len(pin)):
                 pin[i] = 0
         code, atc = self.generate(card, tdata, data)
-        return Result(code, atc, aid, tries)
+        return Result(code, atc, aid, tries, tlv.value(fci, 0x50) or b"")

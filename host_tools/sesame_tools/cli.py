@@ -9,7 +9,8 @@ import click
 
 from sesame_tools.vcard import profile as profiles
 
-CARD_HELP = "Card profile: a JSON file or a bundled card name (default: visa_dpa)."
+CARD_HELP = ("Card profile: a JSON file or a bundled card: visa_dpa (default), mc_cap, no_ipb, "
+             "psn, t1_card.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,6 +105,17 @@ def _run_keys(board, keys: list[str], timeout: float) -> int:
         client.close()
 
 
+def load_card(card: str | None) -> profiles.Profile:
+    """A card profile, or a clean error saying what is wrong with it."""
+    try:
+        return profiles.load(card)
+    except FileNotFoundError as e:
+        raise click.ClickException(str(e))
+    except (OSError, ValueError, KeyError) as e:
+        raise click.ClickException(f"card profile {card or profiles.DEFAULT_CARD}: "
+                                   + (f"no {e} field" if isinstance(e, KeyError) else str(e)))
+
+
 def mode_options(f):
     """--mode, --challenge, --amount, --data: the inputs a reader takes for a code."""
     f = click.option("--data", "data", multiple=True, metavar="FIELDS",
@@ -144,19 +156,25 @@ def mode_inputs(mode: str, challenge: str, amount: str, data: tuple) -> dict:
 @click.argument("code", nargs=-1, required=True)
 @click.option("--card", help=CARD_HELP)
 @mode_options
-@click.option("--window", type=int, default=32, show_default=True,
+@click.option("--window", type=click.IntRange(1, 0xFFFF), default=32, show_default=True,
               help="How many transaction counters after the last accepted one to try.")
 def verify(code, card, mode, challenge, amount, data, window) -> None:
     """Check CODE as the card's issuer would: accepted once, then refused.
 
     The code may be typed "1234 5678" or 12345678. Give the inputs the reader took:
     --mode respond --challenge N; --mode sign --amount A --ref N; --mode sign --data F1,F2.
-    Exit code 0 only when accepted.
+    Exit code 0 only when accepted; "replayed" for a code already accepted, "rejected"
+    for a wrong code, other inputs, or a code from more than --window transactions on.
+    The issuer's state (the last accepted counter) is kept per card in
+    $SESAME_STATE_DIR (default ~/.local/state/sesame).
     """
     from sesame_tools import issuer
 
     inputs = mode_inputs(mode, challenge, amount, data)
-    p = profiles.load(card)
+    if len(code) > 2:  # e.g. `--data 1234 42 0891 9705`: the fields ran into the code
+        raise click.UsageError("CODE is one number, or two groups (\"1234 5678\"); give "
+                               "--data fields separated by commas or repeat --data")
+    p = load_card(card)
     try:
         result, atc = issuer.verify(p, " ".join(code), window=window, **inputs)
     except ValueError as e:
@@ -176,7 +194,7 @@ def card(card, reset) -> None:
     from sesame_tools.vcard.server import state_path
     from sesame_tools.vcard.state import CardState
 
-    p = profiles.load(card)
+    p = load_card(card)
     st = CardState(state_path(p), p.atc, p.pin_try_limit)
     if reset:
         st.pin_tries = p.pin_try_limit

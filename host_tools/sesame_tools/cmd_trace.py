@@ -95,7 +95,20 @@ def record(client: LinkClient, keys: list[str] | None, timeout: float, echo=clic
 @click.option("--timeout", type=float, default=120, show_default=True,
               help="Seconds to wait for the transaction.")
 def trace(port, output, keys, timeout) -> None:
-    """Record the APDUs of one transaction (test build), PIN masked, in the replay format."""
+    """Record the APDUs of one transaction, PIN masked, in the replay format.
+
+    The reader (a board flashed with `sesame flash --test-build`, or the simulated
+    board: `sesame sim --serve` prints its port) reports every command and answer of
+    the next transaction; the PIN block of VERIFY is masked by the reader itself.
+    Run it, then do the transaction on the reader (or give --keys). Replay the trace
+    with `sesame replay TRACE.json` and the same mode and inputs.
+
+    \b
+    Examples:
+      sesame trace -p /dev/ttyACM0 -o id.json
+      sesame trace -p /dev/pts/5 -o resp.json --keys "RESPOND 1 2 3 4 OK 1 2 3 4 5 6 7 8 OK"
+      sesame replay resp.json --mode respond --challenge 12345678
+    """
     client = LinkClient(port)
     try:
         client.sync()
@@ -106,8 +119,13 @@ def trace(port, output, keys, timeout) -> None:
         client.close()
     text = json.dumps(t, indent=1) + "\n"
     if output:
-        with open(output, "w") as f:
-            f.write(text)
+        try:
+            with open(output, "w") as f:
+                f.write(text)
+        except OSError as e:
+            sys.stdout.write(text)  # the transaction is spent: keep its trace
+            raise TraceError(f"cannot write {output}: {e.strerror} (the trace went to "
+                             "standard output)")
         click.echo(f"{len(t['exchanges'])} exchanges (ATR {t['atr']}) written to {output}",
                    err=True)
     else:

@@ -38,23 +38,73 @@ def split(apdu: bytes) -> tuple[bytes, bytes]:
     return head, apdu[5:5 + lc]
 
 
+class TraceError(ValueError):
+    """The file is not a replay trace (the message says what is wrong, and where)."""
+
+
+def _hex_field(x, i: int, key: str) -> str:
+    v = x.get(key) if isinstance(x, dict) else None
+    if not isinstance(v, str):
+        raise TraceError(f"exchange {i + 1}: no {key!r} hex string")
+    try:
+        _hex(v)
+    except ValueError:
+        raise TraceError(f"exchange {i + 1}: {key!r} is not hex: {v[:40]!r}") from None
+    return v
+
+
+def parse(trace) -> tuple[bytes, int, list[tuple[bytes, bytes, bytes]]]:
+    """(ATR, protocol, [(header, data, response)]) of a trace; TraceError if malformed."""
+    if not isinstance(trace, dict) or not isinstance(trace.get("exchanges"), list):
+        hint = " (a card profile? traces come from `sesame trace`)" \
+            if isinstance(trace, dict) and "aid" in trace else ""
+        raise TraceError('not a replay trace: no "exchanges" list' + hint)
+    atr = trace.get("atr") or ""
+    try:
+        atr_b = bytes.fromhex(atr)
+    except (TypeError, ValueError):
+        raise TraceError(f"atr is not hex: {atr!r}") from None
+    protocol = trace.get("protocol", 0)
+    if protocol not in (0, 1):
+        raise TraceError(f"protocol is 0 or 1, not {protocol!r}")
+    out = []
+    for i, x in enumerate(trace["exchanges"]):
+        c, r = _hex_field(x, i, "c"), _hex_field(x, i, "r")
+        if len(c) < 8:
+            raise TraceError(f"exchange {i + 1}: command {c!r} is shorter than 4 bytes")
+        if len(r) < 4:
+            raise TraceError(f"exchange {i + 1}: response {r!r} has no status word")
+        head, data = split(_hex(c))
+        out.append((head, data, bytes.fromhex(r)))
+    return atr_b, protocol, out
+
+
+def load(path) -> dict:
+    """A trace file as a dict; TraceError if it is not JSON."""
+    try:
+        text = Path(path).read_text()
+    except UnicodeDecodeError:
+        raise TraceError("not a text file (a trace is JSON)") from None
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise TraceError(f"not JSON ({e})") from None
+
+
 class ReplayCard:
-    """Transport (transmit) answering from a trace; `log` keeps what was asked."""
+    """Transport (transmit) answering from a trace; `log` keeps what was asked and
+    `unmatched` the commands the trace had no answer to (PIN blocks masked)."""
 
     def __init__(self, trace: dict):
         self.trace = trace
-        self.atr = bytes.fromhex(trace.get("atr") or "")
-        self.protocol = int(trace.get("protocol", 0))
-        self.exchanges = []
-        for x in trace["exchanges"]:
-            head, data = split(_hex(x["c"]))
-            self.exchanges.append((head, data, bytes.fromhex(x["r"])))
+        self.atr, self.protocol, self.exchanges = parse(trace)
         self.used = [False] * len(self.exchanges)
         self.log: list[tuple[bytes, bytes]] = []
+        self.unmatched: list[bytes] = []
 
     @classmethod
     def load(cls, path) -> "ReplayCard":
-        return cls(json.loads(Path(path).read_text()))
+        return cls(load(path))
 
     def _matches(self, i: int, head: bytes, data: bytes) -> bool:
         h, d, _ = self.exchanges[i]
@@ -68,6 +118,7 @@ class ReplayCard:
         head, data = split(apdu)
         hits = [i for i in range(len(self.exchanges)) if self._matches(i, head, data)]
         fresh = [i for i in hits if not self.used[i]]
+        shown = bytes(apdu[:5]) + b"\x2f" * 8 if head[1] == _INS_VERIFY else bytes(apdu)
         if fresh:
             i = fresh[0]
             self.used[i] = True
@@ -76,7 +127,7 @@ class ReplayCard:
             r = self.exchanges[hits[-1]][2]
         else:
             r = UNMATCHED
-        shown = bytes(apdu[:5]) + b"\x2f" * 8 if head[1] == _INS_VERIFY else bytes(apdu)
+            self.unmatched.append(shown)
         self.log.append((shown, r))  # never the PIN block
         return r
 
@@ -90,10 +141,11 @@ def pin_digits(pin: str) -> tuple[bytearray, int]:
     return b, len(pin)
 
 
-def run(trace: dict, mode: str = "identify", pin: str = "0000", challenge: str = "",
+def run(trace, mode: str = "identify", pin: str = "0000", challenge: str = "",
         amount: str = "", data: tuple = ()) -> cap.Result:
-    """The firmware's CAP engine against the trace; raises sesame.errors.CardError."""
+    """The firmware's CAP engine against the trace (a dict or a ReplayCard); raises
+    sesame.errors.CardError, TraceError for a malformed trace, ValueError for inputs."""
     check_inputs(mode, challenge, amount, tuple(data))
-    card = ReplayCard(trace)
+    card = trace if isinstance(trace, ReplayCard) else ReplayCard(trace)
     buf, n = pin_digits(pin)
     return cap.Cap(card).run(buf, n, mode, challenge=challenge, amount=amount, data=tuple(data))

@@ -143,3 +143,55 @@ def test_trace_replays_to_the_same_code(make_reader, tmp_path, card, case):
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["code"] == code
+
+
+@pytest.mark.parametrize("card,case", [("t1_card", 1), ("no_ipb", 3), ("visa_dpa", 2)])
+def test_trace_cli_then_replay_cli(make_reader, tmp_path, card, case):
+    """The real commands, as a user runs them: `sesame trace --port` against the
+    simulated board's serial port, then `sesame replay` of the file it wrote gives the
+    code the reader showed, and that code is the issuer's."""
+    from sesame_tools.client import LinkClient
+
+    r = make_reader(card=card)
+    name, keys, opts = CASES[case]
+    r.idle()
+    port = r.client.ser.port
+    r.client.close()  # the port is exclusive: `sesame trace` opens it
+    path = tmp_path / "trace.json"
+    keys = " ".join([FIRST_KEY[name], *PROFILES[card], "OK", *keys])
+    out = subprocess.run([SESAME, "trace", "--port", port, "-o", str(path), "--keys", keys,
+                          "--timeout", "30"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    trace = json.loads(path.read_text())
+    assert trace["protocol"] == (1 if card == "t1_card" else 0)
+    assert [x["c"] for x in trace["exchanges"] if x["c"].startswith("0020")] == \
+        ["00200080082?FFFFFFFFFFFFFF"], "PIN masked"
+    r.client = LinkClient(port)
+    try:
+        r.client.sync()
+        r.client.send("!status")
+        r.client.wait("state")
+        r.client.wait("disp")
+        code = shown_code(r)
+    finally:
+        r.client.close()
+    replayed = subprocess.run([SESAME, "replay", str(path), *opts, "--pin", "0000"],
+                              capture_output=True, text=True, timeout=60)
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.strip() == code
+    if card == "no_ipb":
+        assert len(code) > 8, "a long code, paged on the reader, whole from replay"
+    ok = verify(card, code, opts)
+    assert ok.exit_code == 0 and ok.output.startswith("accepted"), ok.output
+    if name == "sign-tds":  # TDS data never reaches the card: other data, another code
+        other = subprocess.run([SESAME, "replay", str(path), "--mode", "sign", "--data", "1,2"],
+                               capture_output=True, text=True, timeout=60)
+        assert other.returncode == 0 and other.stdout.strip() not in ("", code), other
+        return
+    # other inputs than the recorded ones reach the card: a clean refusal, no traceback
+    other = [o if o != "42" else "43" for o in opts] if name == "sign" else \
+        ["--mode", "respond", "--challenge", "1"]
+    bad = subprocess.run([SESAME, "replay", str(path), *other], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr, bad.stderr
+    assert "no answer to" in bad.stderr, bad.stderr

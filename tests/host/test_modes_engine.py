@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as hst
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from pyemv import ac as pyemv_ac, kd as pyemv_kd
@@ -249,8 +250,14 @@ def test_trace_replays_to_the_same_code(env, tmp_path, name, case):
     assert out.exit_code == 0, out.output
     res = json.loads(out.output)
     assert (res["code"], res["atc"], res["aid"]) == (r.code, r.atc, r.aid.hex().upper())
+    assert res["label"] == p.label and res["tries"] == p.pin_try_limit
     plain = CliRunner().invoke(main, [a for a in args if a != "--json"])
     assert plain.exit_code == 0 and plain.output.strip() == r.code
+    if c.get("data"):  # the issue's form: --data F1 F2 F3, before or after the file
+        for form in (["replay", str(path), "--mode", "sign", "--data", *c["data"]],
+                     ["replay", "--mode", "sign", "--data", *c["data"], str(path)]):
+            out = CliRunner().invoke(main, form)
+            assert out.exit_code == 0 and out.output.strip() == r.code, (form, out.output)
 
 
 def test_replay_with_other_inputs_fails(env, tmp_path):
@@ -301,3 +308,149 @@ def test_check_inputs():
                 ("sign", "1", "", ("1",)), ("identify", "1"), ("respond", "1", "1")):
         with pytest.raises(ValueError):
             chk(*bad)
+
+
+# -- clean command-line errors (no tracebacks)
+@pytest.mark.parametrize("content,message", [
+    ("{bad", "not JSON"),
+    ("[1, 2]", 'no "exchanges" list'),
+    ('{"atr": "3B00", "exchanges": ["00A4"]}', "exchange 1: no 'c' hex string"),
+    ('{"atr": "3B00", "exchanges": [{"c": "zz", "r": "9000"}]}', "exchange 1: 'c' is not hex"),
+    ('{"atr": "3B00", "exchanges": [{"c": "00A4040000", "r": "90"}]}', "no status word"),
+    ('{"atr": "3B00", "exchanges": [{"c": "00A4", "r": "9000"}]}', "shorter than 4 bytes"),
+    ('{"atr": "XY", "exchanges": []}', "atr is not hex"),
+    ('{"atr": "3B00", "protocol": 2, "exchanges": []}', "protocol is 0 or 1"),
+    ('{"atr": "3B00", "aid": "A0000000038002", "pin": "1234"}', "a card profile?"),
+])
+def test_replay_malformed_trace_is_a_clean_error(tmp_path, content, message):
+    path = tmp_path / "t.json"
+    path.write_text(content)
+    out = CliRunner().invoke(main, ["replay", str(path)])
+    assert out.exit_code == 1 and isinstance(out.exception, SystemExit), out.output
+    assert out.output.startswith(f"Error: {path}: ") and message in out.output, out.output
+
+
+def test_replay_file_and_input_errors(tmp_path):
+    for args, message in ((["nofile.json"], "does not exist"),
+                          ([str(tmp_path)], "is a directory"),
+                          (["t.json", "--pin", "12"], "a PIN is 4 to 12 digits"),
+                          (["t.json", "--pin", "12ab"], "a PIN is 4 to 12 digits"),
+                          (["t.json", "--mode", "respond"], "respond needs --challenge"),
+                          (["t.json", "--mode", "identify", "--amount", "5"], "no challenge"),
+                          (["t.json", "42"], "data fields go after --data"),
+                          (["t.json", "u.json"], "one TRACE.json only"),
+                          (["--mode", "sign", "--data", "1", "2"], "give one TRACE.json")):
+        (tmp_path / "t.json").write_text('{"atr": "3B00", "protocol": 0, "exchanges": []}')
+        with_path = [str(tmp_path / a) if a.endswith(".json") else a for a in args]
+        out = CliRunner().invoke(main, ["replay", *with_path])
+        assert out.exit_code == 2 and message in out.output, (args, out.output)
+        assert isinstance(out.exception, SystemExit), out.exception
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00")
+    out = CliRunner().invoke(main, ["replay", str(tmp_path / "bin.json")])
+    assert out.exit_code == 1 and "not a text file" in out.output, out.output
+
+
+def test_replay_hints_at_the_unmatched_command(env, tmp_path):
+    p, r, trace = record(env, "mc_cap", CASES["sign"])
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps(trace))
+    out = CliRunner().invoke(
+        main, ["replay", str(path), "--mode", "sign", "--amount", "1998", "--ref", "42"])
+    assert out.exit_code == 1 and out.stdout == ""
+    assert "error: StatusError: GENERATE AC: SW 6A82" in out.stderr, out.stderr
+    assert "the trace has no answer to 80AE8000" in out.stderr, out.stderr
+    js = CliRunner().invoke(main, ["replay", str(path), "--mode", "identify", "--json"])
+    res = json.loads(js.output)
+    assert js.exit_code == 1 and res["unmatched"][0].startswith("80AE8000"), res
+    # a trace of something else: nothing answered at all
+    path.write_text(json.dumps({"atr": "3B00", "protocol": 0,
+                                "exchanges": [{"c": "00B2010C00", "r": "9000"}]}))
+    out = CliRunner().invoke(main, ["replay", str(path)])
+    assert out.exit_code == 1 and "answers none of the reader's commands" in out.stderr
+
+
+def test_verify_clean_errors(tmp_path):
+    out = CliRunner().invoke(main, ["verify", "--card", "nosuch", "12345678"])
+    assert out.exit_code == 1 and "no card profile 'nosuch' (bundled: mc_cap" in out.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{bad")
+    out = CliRunner().invoke(main, ["verify", "--card", str(bad), "12345678"])
+    assert out.exit_code == 1 and out.output.startswith("Error: card profile"), out.output
+    bad.write_text('{"atr": "3B00"}')
+    out = CliRunner().invoke(main, ["verify", "--card", str(bad), "12345678"])
+    assert out.exit_code == 1 and "no 'issuer_mk' field" in out.output, out.output
+    out = CliRunner().invoke(main, ["verify", "--window", "0", "12345678"])
+    assert out.exit_code == 2 and "--window" in out.output, out.output
+    out = CliRunner().invoke(main, ["verify", "1234"])
+    assert out.exit_code == 2 and "a code is 8 or more digits" in out.output, out.output
+
+
+def test_help_texts():
+    for cmd, words in (("replay", ["TRACE.json", "sesame trace", "--mode respond --challenge",
+                                   "--data", "--pin PIN", "same inputs"]),
+                       ("verify", ["accepted once", "replayed", "rejected", "--window",
+                                   "visa_dpa (default), mc_cap, no_ipb, psn, t1_card"]),
+                       ("trace", ["sesame sim --serve", "--test-build", "sesame replay",
+                                  "--keys", "PIN masked"])):
+        out = CliRunner().invoke(main, [cmd, "--help"], terminal_width=100)
+        text = " ".join(out.output.split())
+        assert out.exit_code == 0
+        for w in words:
+            assert w in text, (cmd, w, out.output)
+
+
+def test_issuer_state_survives_a_failed_write(env, tmp_path, monkeypatch):
+    """A crash while the acceptance is written leaves the previous state whole (and the
+    code unaccepted: the caller never heard "accepted"), with no temporary file."""
+    from sesame_tools.vcard import state as states_mod
+
+    p, st, line = env("visa_dpa")
+    ipath = tmp_path / "i.json"
+    first = transact(line, p.pin, CASES["identify"])
+    assert issuer.verify(p, first.code, path=ipath) == (issuer.ACCEPTED, first.atc)
+    before = ipath.read_text()
+    second = transact(line, p.pin, CASES["identify"])
+
+    def crash(src, dst):
+        raise OSError("disk gone")
+
+    with monkeypatch.context() as m:
+        m.setattr(states_mod.os, "replace", crash)
+        with pytest.raises(OSError):
+            issuer.verify(p, second.code, path=ipath)
+    assert ipath.read_text() == before
+    assert not [f for f in tmp_path.iterdir() if f.name.endswith(".tmp")]
+    assert issuer.verify(p, second.code, path=ipath) == (issuer.ACCEPTED, second.atc)
+    assert issuer.verify(p, first.code, path=ipath) == (issuer.REPLAYED, first.atc)
+
+
+# -- generated cases: random inputs in every mode, every profile
+_digits = hst.text("0123456789", min_size=1, max_size=8)
+_case = hst.one_of(
+    hst.just(dict(mode="identify")),
+    hst.builds(lambda c: dict(mode="respond", challenge=c), _digits),
+    hst.builds(lambda a, c: dict(mode="sign", amount=a, challenge=c),
+              hst.text("0123456789", min_size=1, max_size=12), _digits),
+    hst.builds(lambda d: dict(mode="sign", data=tuple(d)),
+              hst.lists(hst.text("0123456789", min_size=1, max_size=10), min_size=1, max_size=10)),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=hst.sampled_from(PROFILES), case=_case, skip=hst.integers(0, 31))
+def test_generated_cases_match_oracle_and_issuer(name, case, skip):
+    """Random inputs and counters: engine + virtual card = pyemv oracle; the issuer
+    accepts the code once, after up to 31 codes it never saw (its default ATC window)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        p = profiles.load(name)
+        st_ = CardState(Path(d) / "card.json", p.atc + skip, p.pin_try_limit)
+        r = transact(MemoryLine(p, st_), p.pin, case)
+        kw = {k: v for k, v in case.items() if k != "mode"}
+        want, arqc = oracle_code(p, r.atc, case["mode"], **kw)
+        assert r.code == want and r.atc == p.atc + skip + 1
+        ipath = Path(d) / "issuer.json"
+        assert issuer.verify(p, r.code, case["mode"], path=ipath, **kw) == \
+            (issuer.ACCEPTED, r.atc)
+        assert issuer.verify(p, r.code, case["mode"], path=ipath, **kw)[0] == issuer.REPLAYED

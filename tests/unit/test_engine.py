@@ -56,7 +56,7 @@ def test_identify_vector_through_engine():
     p, n = pin("1234")
     r = cap.Cap(card).run(p, n)
     assert r.code == "42511495"
-    assert r.atc == 0xB4 and r.aid == cap.AID_MC_CAP and r.tries == 3
+    assert r.atc == 0xB4 and r.aid == cap.AID_MC_CAP and r.tries == 3 and r.label == b""
     # VERIFY: plaintext PIN block, no Le
     verify = [x for x in card.log if x.startswith("00200080")][0]
     assert verify == "0020008008241234FFFFFFFFFF"
@@ -149,7 +149,7 @@ def test_candidates_answering_errors_are_skipped():
     card.answers += Card().answers[3:]
     card.transmit = transmit
     r = cap.Cap(card).run(*pin("1234"))
-    assert r.aid == h("A0000000032010")
+    assert r.aid == h("A0000000032010") and r.label == b"VISAE"
     assert r.code == "42511495"
     gen1 = [x for x in log if x.startswith("80AE8000")][0]
     assert gen1[10 + 2 * 21:10 + 2 * 24] == "010101", "Visa AID: date 010101"
@@ -231,3 +231,40 @@ def test_sign_mode2_tds_through_engine():
     assert r.code == cap.code_text(v) and r.code != "42511495"
     gen1 = [x for x in card.log if x.startswith("80AE8000")][0]
     assert gen1 == "80AE80001D" + "00" * 14 + "8000000000" + "0000" + "000000" + "00" + "00000000" + "00"
+
+
+# -- the python-emv Barclays vectors (DESIGN.md section 7), through the engine
+BARCLAYS_IPB = "8000FF000000000001FFFF00000000000000"
+
+
+def barclays_card(genac, ipb=BARCLAYS_IPB):
+    card = Card()
+    card.answers[4] = ("00B2020C00", rec((0x8C, CDOL1), *([(0x9F56, ipb)] if ipb else ())) + "9000")
+    card.answers[7] = ("80AE8000", genac + " 9000")
+    return card
+
+
+def test_barclays_vectors_through_engine():
+    # format 1 (tag 80) and format 2 (tag 77) GENERATE AC responses
+    r = cap.Cap(barclays_card("80 12 80 095F 0F9D3798E93F129A 060A0A03A49000")).run(*pin("1234"))
+    assert (r.code, r.atc) == ("46076570", 0x095F)
+    f2 = "77 1E 9F27 01 80 9F36 02 0016 9F26 08 299CC8F10B9BC830 9F10 07 060B0A03A49000"
+    r = cap.Cap(barclays_card(f2)).run(*pin("1234"))
+    assert (r.code, r.atc) == ("36554800", 0x0016)
+
+
+def test_card_without_ipb_uses_static_visa_ipb_long_code():
+    genac = "80 12 80 095F 0F9D3798E93F129A 060A0A03A49000"
+    r = cap.Cap(barclays_card(genac, ipb=None)).run(*pin("1234"))
+    v, bits = cap.extract(h("80 095F 0F9D3798E93F129A 060A0A03A49000"), cap.VISA_IPB)
+    assert bits == 33 and r.code == cap.code_text(v)
+    assert r.code == "3189717920", "a 10-digit code, shown whole"
+
+
+def test_verify_apdu_for_4_to_12_digits():
+    for digits, block in (("0000", "240000FFFFFFFFFF"), ("123456789012", "2C123456789012FF"),
+                          ("12345", "2512345FFFFFFFFF")):
+        card = Card()
+        cap.Cap(card).run(*pin(digits))
+        verify = [x for x in card.log if x.startswith("00200080")]
+        assert verify == ["0020008008" + block], verify  # Lc 08, no Le
