@@ -128,17 +128,31 @@ print(repr(({p: _h(p) for p in %r}, _ls(''), _fs[0], _fs[4])))
 """
 
 
+# Runs in the raw REPL's globals until the next soft reset. WDT() again returns the
+# running watchdog (8 s, as firmware/sesame/power.py starts it); a 1 s timer feeds it.
+WATCHDOG_FEEDER = """
+import machine, sys
+_sesame_wdt = machine.WDT(timeout=8000)
+_sesame_wdt.feed()
+_sesame_feeder = machine.Timer(0 if sys.platform == 'esp32' else -1)
+_sesame_feeder.init(period=1000, mode=machine.Timer.PERIODIC,
+                    callback=lambda t: _sesame_wdt.feed())
+"""
+
+
 class Flasher:
     """One `sesame flash` run; `echo` prints progress, `on_copy(i, n, path)` is called
-    before each file is copied (tests use it to pull the plug)."""
+    before each file is copied and `on_chunk(path, written, size)` after each chunk of
+    it reached the board (tests use them to pull the plug)."""
 
     def __init__(self, port: str, board: str | None = None, test_build: bool = False,
                  wiring: str | None = None, deps_from: str | None = None,
                  mip_index: str | None = None, echo=click.echo, on_copy=None,
-                 ready_timeout: float = 20.0, settings: dict | None = None):
+                 ready_timeout: float = 20.0, settings: dict | None = None, on_chunk=None):
         self.port, self.board_name, self.test_build = port, board, test_build
         self.wiring, self.deps_from, self.mip_index = wiring, deps_from, mip_index
         self.echo, self.on_copy, self.ready_timeout = echo, on_copy, ready_timeout
+        self.on_chunk = on_chunk
         self.settings = settings or {}  # more config.json keys (display, debounce_ms...)
         self.copied: list[str] = []
         self.unchanged: list[str] = []
@@ -169,6 +183,22 @@ class Flasher:
                              f"{self.board_name}" + (f": use --board {found}" if found else ""))
         return info
 
+    def keep_watchdog_fed(self, b: Board, info: BoardInfo) -> bool:
+        """A board flashed with "watchdog": true has a hardware watchdog that nothing
+        stops (not Ctrl-C, not a soft reset): it would reset the board mid-copy. Feed
+        it from a timer while we work; the firmware feeds it again once it boots."""
+        if info.platform not in ("rp2", "esp32"):
+            return False
+        try:
+            cfg = json.loads(b.eval("open('config.json').read()"))
+        except (TransportExecError, ValueError):
+            return False
+        if not (isinstance(cfg, dict) and cfg.get("watchdog")):
+            return False
+        b.exec(WATCHDOG_FEEDER)
+        self.echo("  the board's watchdog is on: fed while flashing")
+        return True
+
     def _survey(self, b: Board, paths: list[str]):
         code = _SURVEY % (paths,)
         return ast.literal_eval(b.exec(code, timeout=30).decode().strip())
@@ -191,7 +221,9 @@ class Flasher:
         if d:
             b.exec(f"import os\ntry:\n os.mkdir({d!r})\nexcept OSError:\n pass")
         tmp = path + ".new"
-        b.t.fs_writefile(tmp, data, chunk_size=CHUNK)
+        chunk = self.on_chunk
+        b.t.fs_writefile(tmp, data, chunk_size=CHUNK, progress_callback=(
+            (lambda written, size: chunk(path, written, size)) if chunk else None))
         b.exec(f"import os\ntry:\n os.rename({tmp!r}, {path!r})\nexcept OSError:\n"
                f" os.remove({path!r})\n os.rename({tmp!r}, {path!r})")
 
@@ -279,6 +311,7 @@ class Flasher:
             b.enter_raw_repl(soft_reset=True)
             info = self.check(b)
             self.echo(f"board: {info}")
+            self.keep_watchdog_fed(b, info)
             files = deploy_files(self.board_name)
             arch = info.arch or BOARDS[self.board_name][1]
             try:

@@ -18,6 +18,10 @@ class Summary:
 
     def __init__(self):
         self.results: list[tuple[str, str, str]] = []
+        self.stopped = ""  # why the run was stopped (pytest.exit, Ctrl-C)
+
+    def pytest_keyboard_interrupt(self, excinfo):
+        self.stopped = str(getattr(excinfo.value, "msg", "") or "interrupted")
 
     def pytest_runtest_logreport(self, report):
         name = report.nodeid.split("::", 1)[-1]
@@ -53,6 +57,10 @@ def hil(port, pin, spend_pin_tries, prompt_timeout, keyword, verbose) -> None:
         raise click.ClickException("the HIL suite needs pytest: pip install 'sesame-reader[test]'")
     if not HIL.is_dir():
         raise click.ClickException(f"the HIL suite is not here ({HIL}): run from a checkout")
+    if port:  # a missing, busy or forbidden port: one clear message, not one per test
+        from sesame_tools.boardlink import open_serial
+
+        open_serial(port).close()
     args = [str(HIL), "-p", "no:cacheprovider", f"--rootdir={ROOT}", "--pin", pin,
             "--prompt-timeout", str(prompt_timeout), "--tb=short"]
     args += ["-v"] if verbose else ["-q", "--no-header", "-rN"]
@@ -83,7 +91,10 @@ def hil(port, pin, spend_pin_tries, prompt_timeout, keyword, verbose) -> None:
     for r in sorted(grouped):
         click.echo(f"  skip  {len(reasons[r])} tests: {r}")
     parts = [f"{counts[k]} {k}" for k in ("passed", "failed", "error", "skipped") if counts.get(k)]
-    click.echo(f"hil: {', '.join(parts) or 'no tests'} in {took:.1f} s")
+    if summary.stopped:
+        click.echo(f"  STOP  {summary.stopped}")
+    click.echo(f"hil: {', '.join(parts) or 'no tests'} in {took:.1f} s"
+               + (" (stopped early)" if summary.stopped else ""))
     if code == 0 and not counts.get("passed"):
         code = 1  # nothing was proven
     sys.exit(int(code))

@@ -16,7 +16,7 @@ import pytest
 
 from sesame_tools.boardlink import BoardError
 from sesame_tools.client import LinkClient
-from sesame_tools.cmd_flash import Flasher, LostConnection
+from sesame_tools.cmd_flash import Flasher, LostConnection, compile_files, deploy_files
 from sesame_tools.simboard import SimBoard
 
 pytestmark = pytest.mark.sim_only
@@ -45,6 +45,8 @@ def test_flash_blank_board_production_then_test_build_then_hil(blank):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "MicroPython 1.29" in r.stdout or "MicroPython" in r.stdout
     assert "@ready sesame" in r.stdout and "build=production" in r.stdout, r.stdout
+    n = len(files_on(blank))  # progress: one line per file, counted
+    assert f"  [1/{n}] main.py" in r.stdout and f"  [{n}/{n}] " in r.stdout, r.stdout
     assert "production build: key injection refused" in r.stdout, r.stdout
     on_board = files_on(blank)
     assert {"main.py", "board.mpy", "sesame/reader.mpy", "sesame/cap.mpy"} <= on_board
@@ -100,6 +102,31 @@ def test_lost_connection_mid_copy_then_rerun_completes(blank):
     assert not [p for p in files_on(blank) if p.endswith(".new")]
 
 
+def test_lost_connection_in_the_middle_of_a_file(blank):
+    """The cable goes while a module is half-way to the board: the module is not in
+    place (only its temporary copy), and a re-run replaces the temporary copy."""
+    cut = []
+
+    def pull_plug(path, written, size):
+        if not cut and written < size and path.endswith(".mpy"):
+            cut.append(path)
+            blank.unplug()
+
+    with pytest.raises(LostConnection):
+        Flasher(blank.port, "sim", echo=lambda *a, **k: None, on_chunk=pull_plug).run()
+    path, = cut
+    assert not (blank.flash / path).exists(), "a half-copied module is in place"
+    whole = compile_files({path: deploy_files("sim")[path]}, "x64")[path]
+    partial = blank.flash / (path + ".new")
+    assert partial.exists() and 0 < partial.stat().st_size < len(whole)
+    said: list[str] = []
+    f = Flasher(blank.plug(), "sim", echo=lambda s="", **k: said.append(s))
+    f.run()
+    assert f"  removed  {path}.new" in said and path in f.copied, said
+    assert (blank.flash / path).exists() and not list(blank.flash.rglob("*.new"))
+    assert "build=production" in f.ready
+
+
 def test_full_filesystem(state_dir):
     with SimBoard(firmware="blank", flash_size=12 * 1024) as b:
         r = sesame("flash", "--port", b.port)
@@ -111,9 +138,13 @@ def test_busy_port(blank):
     holder = LinkClient(blank.port)
     try:
         r = sesame("flash", "--port", blank.port)
+        h = sesame("hil", "--port", blank.port)
+        m = sesame("monitor", "--port", blank.port, "--timeout", "1")
     finally:
         holder.close()
     assert r.returncode == 1 and "is busy" in r.stderr, r.stderr
+    assert h.returncode == 1 and "is busy" in h.stderr and "PASS" not in h.stdout, h.stderr
+    assert m.returncode == 1 and "is busy" in m.stderr, m.stderr
 
 
 def test_missing_port(tmp_path):
@@ -340,3 +371,32 @@ def test_unreachable_dependency_is_a_warning(blank, monkeypatch, tmp_path):
     assert f.missing == ["no_such_pkg"] and "build=production" in f.ready
     assert any("warning: could not install no_such_pkg" in s and "--deps-from" in s
                for s in said), said
+
+
+def test_wrong_pin_stops_a_real_board_run(state_dir):
+    """`sesame hil --port` with a wrong --pin: the run stops at the first refused PIN, so
+    a real card loses one try, not one per test; the PIN is not in the output."""
+    with SimBoard() as b:  # seen through its port only, as a real board
+        r = sesame("hil", "--port", b.port, "--pin", "9876", "--prompt-timeout", "1", "-k",
+                   "code_is_shown or clear_and_cancel or pin_never or trace_masks", timeout=120)
+    assert r.returncode != 0, r.stdout
+    assert "STOP  the card refused the PIN (2 tries left)" in r.stdout, r.stdout
+    assert "(stopped early)" in r.stdout, r.stdout
+    assert "9876" not in r.stdout + r.stderr
+    assert json.loads((state_dir / "visa-dpa.card.json").read_text())["pin_tries"] == 2
+
+
+def test_pin_guard_stops_at_last_try_or_blocked():
+    import runpy
+
+    from sesame_tools.client import Event
+
+    PinGuard = runpy.run_path(str(Path(__file__).with_name("conftest.py")))["PinGuard"]
+    g = PinGuard()
+    g.allowed = 1
+    g.append(Event("@disp 2 triES"))  # the one allowed wrong PIN
+    g.append(Event("@disp 1234 5678"))
+    for shown in ("@disp 2 triES", "@disp LASt try", "@disp bLOCKEd"):
+        with pytest.raises(pytest.exit.Exception) as e:
+            g.append(Event(shown))
+        assert e.value.returncode == 3 and "stops here" in e.value.msg

@@ -29,7 +29,8 @@ def test_code_is_shown_as_two_groups(reader):
     assert CODE_RE.match(code), code
 
 
-def test_issuer_accepts_code_once(reader, sim_only):
+@pytest.mark.sim_only
+def test_issuer_accepts_code_once(reader):
     code = reader.get_code()
     first = sesame("verify", code)
     assert first.returncode == 0 and first.stdout.startswith("accepted"), first
@@ -39,14 +40,16 @@ def test_issuer_accepts_code_once(reader, sim_only):
     assert other.returncode == 1 and other.stdout.startswith("rejected"), other
 
 
-def test_every_code_is_new(reader, sim_only):
+@pytest.mark.sim_only
+def test_every_code_is_new(reader):
     codes = [reader.get_code() for _ in range(3)]
     assert len(set(codes)) == 3
     for code in codes:
         assert sesame("verify", code).returncode == 0
 
 
-def test_wrong_pin_shows_tries_left(reader, sim_only):
+@pytest.mark.sim_only
+def test_wrong_pin_shows_tries_left(reader):
     reader.idle()
     reader.press("CODE", "9", "9", "9", "9", "OK")
     assert reader.client.history[-2].line == "@disp 2 triES"  # then @ok key
@@ -94,7 +97,8 @@ def test_auto_off(make_reader):
     assert [e.arg for e in r.client.history if e.name == "state"][-1] == "idle"
 
 
-def test_card_removed_and_inserted(reader, sim_only):
+@pytest.mark.sim_only
+def test_card_removed_and_inserted(reader):
     reader.idle()
     reader.client.card(False)
     reader.client.wait("disp", "InSErt")
@@ -114,7 +118,8 @@ def test_production_build_refuses_injection(make_reader):
     assert r.client.wait("state").arg == "idle"
 
 
-def test_state_survives_kill(state_dir, sim_only):
+@pytest.mark.sim_only
+def test_state_survives_kill(state_dir):
     """`sesame sim --serve` killed with SIGKILL right after a transaction: the card's
     state file is whole and holds the new ATC."""
     proc = subprocess.Popen([SESAME, "sim", "--serve"], stdout=subprocess.PIPE, text=True,

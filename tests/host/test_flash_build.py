@@ -30,3 +30,95 @@ def test_board_info_reads_sys_implementation():
     esp = BoardInfo("micropython", (1, 23, 0), 2822 - (2 << 10) + (10 << 10), "esp32", "")
     assert esp.arch == "xtensawin"
     assert "MicroPython 1.24.1 on rp2" in str(pico)
+
+
+class _FakeBoard:
+    def __init__(self, info: BoardInfo):
+        self._info = info
+
+    def info(self) -> BoardInfo:
+        return self._info
+
+
+@pytest.mark.parametrize("impl,version,mpy,platform,board,expect", [
+    ("circuitpython", (9, 0, 0), 6 | 4 << 10, "RP2040", None, "not MicroPython"),
+    ("micropython", (1, 19, 1), 6 | 4 << 10, "rp2", None, "needs 1.23 or later"),
+    ("micropython", (1, 23, 0), 5 | 4 << 10, "rp2", None, "mpy v5"),
+    ("micropython", (1, 24, 1), 6 | 3 << 8 | 4 << 10, "rp2", "esp32", "--board pico"),
+    ("micropython", (1, 24, 1), 6 | 3 << 8 | 4 << 10, "stm32", None, "say which with --board"),
+])
+def test_flash_refuses_boards_it_cannot_serve(impl, version, mpy, platform, board, expect):
+    from sesame_tools.boardlink import BoardError
+    from sesame_tools.cmd_flash import Flasher
+
+    f = Flasher("/dev/ttyACM0", board, echo=lambda *a, **k: None)
+    with pytest.raises(BoardError) as e:
+        f.check(_FakeBoard(BoardInfo(impl, version, mpy, platform, "")))
+    assert expect in e.value.message, e.value.message
+
+
+def test_flash_recognises_a_pico():
+    from sesame_tools.cmd_flash import Flasher
+
+    f = Flasher("/dev/ttyACM0", None, echo=lambda *a, **k: None)
+    info = f.check(_FakeBoard(BoardInfo("micropython", (1, 24, 1), 6 | 3 << 8 | 4 << 10,
+                                        "rp2", "Raspberry Pi Pico with RP2040")))
+    assert f.board_name == "pico" and info.arch == "armv6m"
+
+
+class _ReplBoard:
+    """What keep_watchdog_fed sees of a board: its config.json, and the code it runs."""
+
+    def __init__(self, config):
+        self.config, self.ran = config, []
+
+    def eval(self, expr):
+        if self.config is None:
+            from mpremote.transport import TransportExecError
+            raise TransportExecError(b"", "OSError: [Errno 2] ENOENT")
+        return self.config
+
+    def exec(self, code, timeout=10):
+        self.ran.append(code)
+        return b""
+
+
+@pytest.mark.parametrize("platform,config,fed", [
+    ("rp2", '{"watchdog": true}', True), ("esp32", '{"watchdog": true, "board": "esp32"}', True),
+    ("rp2", '{"watchdog": false}', False), ("rp2", None, False), ("rp2", "[1]", False),
+    ("linux", '{"watchdog": true}', False),
+])
+def test_a_running_watchdog_is_fed_while_flashing(platform, config, fed, tmp_path):
+    """A board flashed with "watchdog": true would reset mid-copy (nothing stops its
+    watchdog): `sesame flash` feeds it from a timer; never starts one otherwise."""
+    import sys
+    import types
+
+    from sesame_tools.cmd_flash import WATCHDOG_FEEDER, Flasher
+    from sesame_tools.mpybuild import compile_mpy
+
+    b = _ReplBoard(config)
+    info = BoardInfo("micropython", (1, 24, 1), 6 | 4 << 10, platform, "")
+    assert Flasher("p", echo=lambda *a, **k: None).keep_watchdog_fed(b, info) is fed
+    assert b.ran == ([WATCHDOG_FEEDER] if fed else [])
+    # the snippet compiles for the board, and feeds from the timer
+    src = tmp_path / "feeder.py"
+    src.write_text(WATCHDOG_FEEDER)
+    assert compile_mpy(src, "feeder.py", "armv6m")
+    feeds, timers = [], []
+    machine = types.SimpleNamespace(
+        WDT=lambda timeout: types.SimpleNamespace(feed=lambda: feeds.append(timeout)),
+        Timer=lambda i: types.SimpleNamespace(init=lambda **k: timers.append((i, k))))
+    machine.Timer.PERIODIC = 1
+    saved = sys.modules.get("machine")
+    sys.modules["machine"] = machine
+    try:
+        exec(WATCHDOG_FEEDER, {})
+    finally:
+        sys.modules.pop("machine")
+        if saved is not None:
+            sys.modules["machine"] = saved
+    (tid, kw), = timers
+    assert tid == -1 and kw["period"] <= 2000 and feeds == [8000]
+    kw["callback"](None)
+    assert feeds == [8000, 8000]
