@@ -21,90 +21,49 @@
 # time): there is no error signal either way.
 import time
 from micropython import const
-from machine import Pin, PWM, UART
-from sesame.errors import CardAbsent, CardTimeout, ProtocolError
-from sesame.session import Counters
+from machine import UART
+from drivers.cardline import CLK_HZ, CardLine
+from sesame.errors import ProtocolError
 
-_CLK_HZ = const(4_000_000)
-_ACTIVATION_US = const(10_500)  # RST low 42 000 clocks (EMV: 40 000-45 000)
-_TURN_ETU = const(6)  # 16 etu from the card's last start bit to ours (ISO 7816-3 7.2)
-_TURN_ETU_T1 = const(11)  # T=1: 22 etu (block guard time, ISO 7816-3 11.2)
 _MAX_BAUD = const(700_000)  # TA1 up to 1x (F 372, D 64): 688 kbaud
 
 
-class UartCardLine:
-    # Fields: uart, clk (PWM or None), pins, f/d (rate), etu_us, extra (guard, etu),
-    # turn (turnaround, etu), feed (watchdog), counters.
+class UartCardLine(CardLine):
+    # Fields (besides drivers/cardline.py's): uart_id, rx_n (the UART's RX pin; its TX is
+    # io_n, port the UART at the current rate), echo/out (one-character buffers).
+    turn_t0 = 6  # 16 etu from the card's last start bit to ours (ISO 7816-3 7.2)
+    turn_t1 = 11  # T=1: 22 etu (block guard time, ISO 7816-3 11.2)
+
     def __init__(self, uart_id, tx, rx, clk, rst, vcc, detect, detect_level=0, vcc_on=0,
                  tda8024=False):
         self.uart_id = uart_id
-        self.tx_n = tx
         self.rx_n = rx
-        self.uart = None
-        self.clk_pin = Pin(clk, Pin.OUT, value=0)
-        self.clk = None
-        self.rst = Pin(rst, Pin.OUT, value=0)
-        self.vcc_on = vcc_on
-        self.vcc = Pin(vcc, Pin.OUT, value=1 - vcc_on)
-        self.detect = Pin(detect, Pin.IN, Pin.PULL_UP)
-        self.detect_level = detect_level
-        self.tda8024 = tda8024
-        self.f = 372
-        self.d = 1
-        self.etu_us = 93
-        self.extra = 0
-        self.turn = _TURN_ETU
-        self.feed = None
-        self.counters = Counters()
+        super().__init__(tx, clk, rst, vcc, detect, detect_level, vcc_on, tda8024)
         self.echo = bytearray(1)
         self.out = bytearray(1)
-        self.rx_at = time.ticks_us()  # when the last character was received
 
     def _open_uart(self):
-        baud = (_CLK_HZ * self.d + self.f // 2) // self.f
+        baud = (CLK_HZ * self.d + self.f // 2) // self.f
         self.etu_us = 1_000_000 // baud + 1
-        self.uart = UART(self.uart_id, baudrate=baud, bits=8, parity=0, stop=2,
-                         tx=self.tx_n, rx=self.rx_n, timeout=0, rxbuf=512)
+        u = UART(self.uart_id, baudrate=baud, bits=8, parity=0, stop=2,
+                 tx=self.io_n, rx=self.rx_n, timeout=0, rxbuf=512)
+        self.port = u
+        self.rx_any = u.any
 
-    def present(self):
-        return self.detect.value() == self.detect_level
-
-    def cold_reset(self):
-        if not self.present():
-            raise CardAbsent("no card")
-        self.deactivate()
-        time.sleep_ms(10)
-        self.f, self.d, self.extra, self.turn = 372, 1, 0, _TURN_ETU
-        self.vcc.value(self.vcc_on)
-        time.sleep_us(500)
+    def _start_port(self):
         self._open_uart()  # TX idle high: I/O released
-        self.clk = PWM(self.clk_pin, freq=_CLK_HZ, duty_u16=32768)
-        self._flush()
-        time.sleep_us(_ACTIVATION_US)
-        self.rst.value(1)
 
-    def warm_reset(self):
-        if self.uart is None:
-            raise CardAbsent("no card")
-        self.rst.value(0)
-        self.f, self.d, self.extra, self.turn = 372, 1, 0, _TURN_ETU
+    def _restart_port(self):
         self._open_uart()
-        self._flush()
-        time.sleep_us(_ACTIVATION_US)
-        self.rst.value(1)
 
-    def deactivate(self):
-        self.rst.value(0)
-        if self.clk is not None:
-            self.clk.deinit()
-            self.clk = None
-        self.clk_pin.init(Pin.OUT, value=0)
-        if self.uart is not None:
-            self.uart.deinit()
-            self.uart = None
-        if not self.tda8024:
-            Pin(self.tx_n, Pin.OUT, value=0)
-        self.vcc.value(1 - self.vcc_on)
+    def _stop_port(self):
+        if self.port is not None:
+            self.port.deinit()
+            self.port = None
+
+    def _hold_rst(self):
+        self._flush()
+        super()._hold_rst()
 
     def set_convention(self, inverse):
         # The session asks when TS came as 03 (an inverse card): this board cannot.
@@ -112,54 +71,29 @@ class UartCardLine:
             raise ProtocolError("inverse convention (TS 3F): not on the ESP32 board")
         return True
 
-    def set_guard(self, n):
-        self.extra = 0 if n == 255 else n
-
-    def set_protocol(self, t):
-        self.turn = _TURN_ETU_T1 if t == 1 else _TURN_ETU
-
     def supports_rate(self, f, d):
-        return f > 0 and d > 0 and (_CLK_HZ * d + f // 2) // f <= _MAX_BAUD
+        return f > 0 and d > 0 and (CLK_HZ * d + f // 2) // f <= _MAX_BAUD
 
     def set_rate(self, f, d):
         self.f, self.d = f, d
-        if self.uart is not None:
-            self.uart.deinit()
+        if self.port is not None:
+            self.port.deinit()
             self._open_uart()
 
-    def _uart(self):
-        u = self.uart
-        if u is None:
-            raise CardAbsent("card removed")
-        return u
-
     def _flush(self):
-        u = self._uart()
+        u = self._port()
         while u.any():
             u.read()
 
     def _byte(self, timeout_us):
-        u = self._uart()
-        t0 = time.ticks_us()
-        n = 0
-        while not u.any():
-            n += 1
-            if n & 63 == 0:
-                if self.feed is not None:
-                    self.feed()
-                if not self.present():
-                    raise CardAbsent("card removed")
-                if time.ticks_diff(time.ticks_us(), t0) > timeout_us:
-                    raise CardTimeout("card silent")
+        u = self._port()
+        self._wait(timeout_us)
         u.readinto(self.echo)
         return self.echo[0]
 
     def write(self, data):
-        if self.uart is None or not self.present():
-            raise CardAbsent("card removed")
-        u = self._uart()
-        while time.ticks_diff(time.ticks_us(), self.rx_at) < self.turn * self.etu_us:
-            pass
+        u = self._ready()
+        self._turnaround()
         out = self.out
         c = self.counters
         for i in range(len(data)):
@@ -169,17 +103,13 @@ class UartCardLine:
                 out[0] = 0
                 raise ProtocolError("I/O line echo mismatch")
             c.tx += 1
-            c.etu += 12 + self.extra
-            if self.extra:
-                time.sleep_us(self.extra * self.etu_us)
+            c.etu += 12 + self.guard
+            if self.guard:
+                time.sleep_us(self.guard * self.etu_us)
         out[0] = 0  # a VERIFY carries the PIN
 
     def read_byte(self, timeout_etu):
-        if self.uart is None or not self.present():
-            raise CardAbsent("card removed")
+        self._ready()
         b = self._byte(timeout_etu * self.etu_us)
-        self.rx_at = time.ticks_us()
-        c = self.counters
-        c.rx += 1
-        c.etu += 12
+        self._received()
         return b

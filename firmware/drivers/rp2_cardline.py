@@ -11,73 +11,64 @@
 # I/O and CLK itself; its OFF output is the card-detect, low = no card or fault).
 import time
 from micropython import const
-from machine import Pin, PWM, mem32
+from machine import Pin, mem32
 import rp2
 from drivers import card_pio
+from drivers.cardline import CardLine
 from sesame import cardchar
-from sesame.errors import CardAbsent, CardTimeout, ProtocolError
-from sesame.session import Counters
+from sesame.errors import ProtocolError
 
 _SYS_HZ = const(120_000_000)
-_SYS_PER_CLK = const(30)  # card clock 4 MHz
+_SYS_PER_CLK = const(30)  # card clock 4 MHz (CLK_HZ)
 _PIO0_BASE = const(0x50200000)
 _SM0_CLKDIV = const(0x0C8)
 _SM_STRIDE = const(0x18)
 _REPEATS = const(4)  # character repetitions before giving up (EMV: 3 to 5 tries)
-_TURN_ETU = const(6)  # after a received character is pushed (~10.5 etu after its start):
-# 16 etu between the card's last character and the reader's next (ISO 7816-3 7.2)
-_TURN_ETU_T1 = const(12)  # T=1: block guard time, 22 etu between those starts (11.2)
 _MIN_ETU_CLOCKS = const(31)  # fastest rate PPS goes to: F/D >= 31 clocks (7.75 us per etu,
 # 93 us per character: time for the CPU to empty the 4-word RX FIFO in a block of 254)
-_ACTIVATION_CLOCKS = const(42_000)  # RST low 40 000-45 000 clocks (EMV Book 1 8.1.2)
 
 
-class PioCardLine:
-    # Fields: pins, sm (state machine 0 of PIO0), inverse (convention from TS), fresh
-    # (True until the first write after a reset: the ATR is read with no error signal),
-    # guard (extra guard time N, TC1), f, d (current rate), etu_us, t (protocol: 0 = T=0
-    # character rules, 1 = T=1: no error signal, no repetition), counters.
-    tda8024 = False
+class PioCardLine(CardLine):
+    # Fields (besides drivers/cardline.py's): io (the I/O pin; port: state machine 0 of
+    # PIO0), inverse (convention from TS), fresh (True until the first write after a
+    # reset: the ATR is read with no error signal), ts (the next character is TS), t
+    # (protocol: 0 = T=0 character rules, 1 = T=1: no error signal, no repetition).
+    turn_t0 = 6  # after a received character is pushed (~10.5 etu after its start):
+    # 16 etu between the card's last character and the reader's next (ISO 7816-3 7.2)
+    turn_t1 = 12  # T=1: block guard time, 22 etu between those starts (11.2)
 
     def __init__(self, io, clk, rst, vcc, detect, detect_level=0, vcc_on=0, tda8024=False):
         self.io = Pin(io, Pin.IN, Pin.PULL_UP)
-        self.io_n = io
-        self.clk_pin = Pin(clk, Pin.OUT, value=0)
-        self.clk = None
-        self.rst = Pin(rst, Pin.OUT, value=0)
-        self.vcc_on = vcc_on
-        self.vcc = Pin(vcc, Pin.OUT, value=1 - vcc_on)
-        self.detect = Pin(detect, Pin.IN, Pin.PULL_UP)
-        self.detect_level = detect_level  # level of the detect pin with a card inserted
-        self.tda8024 = tda8024
-        self.sm = None
+        super().__init__(io, clk, rst, vcc, detect, detect_level, vcc_on, tda8024)
         self.inverse = False
         self.fresh = True
-        self.ts = True  # the next character is TS
-        self.guard = 0
-        self.f = 372
-        self.d = 1
-        self.etu_us = 93
+        self.ts = True
         self.t = 0
-        self.turn = _TURN_ETU
-        self.counters = Counters()
-        self.feed = None  # watchdog feed, called while waiting for the card
-        self.rx_at = time.ticks_us()  # when the last character was received
 
     @property
     def repeats(self):
         return self.counters.repeats
 
+    def _defaults(self):
+        super()._defaults()
+        self.t = 0
+        self.inverse, self.fresh, self.ts = False, True, True
+
     # ---- state machine ----
-    def _start_sm(self):
+    def _start_port(self):
         sm = rp2.StateMachine(0, card_pio.card_io, freq=2000, in_base=self.io, out_base=self.io,
                               set_base=self.io, jmp_pin=self.io)
         sm.exec(card_pio.SET_PINS_0)
-        self.sm = sm
+        self.port = sm
+        self.rx_any = sm.rx_fifo
         self._divider()
         self._mode(card_pio.E_LOOP)  # ATR: direct parity sense, no error signal
         sm.exec(card_pio.RX)
         sm.active(1)
+
+    def _restart_port(self):
+        self._stop_port()
+        self._start_port()
 
     def _divider(self):
         i, frac = cardchar.clkdiv(self.f, self.d, _SYS_PER_CLK, card_pio.CYCLES_PER_ETU)
@@ -85,79 +76,32 @@ class PioCardLine:
         den = self.d * (_SYS_HZ // 1_000_000)
         self.etu_us = (self.f * _SYS_PER_CLK + den - 1) // den  # rounded up (timeouts)
 
-    def _sm(self):
-        sm = self.sm
-        if sm is None:
-            raise CardAbsent("card removed")
-        return sm
-
     def _loop(self):
         # Receive mode word for the current convention and protocol (after the ATR).
         return (card_pio.O_LOOP if self.inverse else card_pio.E_LOOP) \
             | (card_pio.SIGNAL if self.t == 0 else 0)
 
     def _mode(self, y):
-        sm = self._sm()
+        sm = self._port()
         sm.put(y)
         sm.exec(card_pio.PULL_NOBLOCK)
         sm.exec(card_pio.MOV_Y_OSR)
 
-    def _stop_sm(self):
-        if self.sm is not None:
-            self.sm.active(0)
-            while self.sm.rx_fifo():
-                self.sm.get()
-            self.sm = None
+    def _stop_port(self):
+        sm = self.port
+        if sm is not None:
+            sm.active(0)
+            while sm.rx_fifo():
+                sm.get()
+            self.port = None
         Pin(self.io_n, Pin.IN, Pin.PULL_UP)
 
-    # ---- contract ----
-    def present(self):
-        return self.detect.value() == self.detect_level
-
-    def cold_reset(self):
-        if not self.present():
-            raise CardAbsent("no card")
-        self.deactivate()
-        time.sleep_ms(10)  # VCC fully down before power-up
-        self.f, self.d, self.guard, self.t, self.turn = 372, 1, 0, 0, _TURN_ETU
-        self.inverse, self.fresh, self.ts = False, True, True
-        self.vcc.value(self.vcc_on)
-        time.sleep_us(500)
-        self._start_sm()  # I/O released: high (reception mode)
-        self.clk = PWM(self.clk_pin, freq=_SYS_HZ // _SYS_PER_CLK, duty_u16=32768)
-        self._hold_rst()
-
-    def warm_reset(self):
-        if self.sm is None:
-            raise CardAbsent("no card")
-        self.rst.value(0)
-        self._stop_sm()
-        self.f, self.d, self.guard, self.t, self.turn = 372, 1, 0, 0, _TURN_ETU
-        self.inverse, self.fresh, self.ts = False, True, True
-        self._start_sm()
-        self._hold_rst()
-
-    def _hold_rst(self):
-        time.sleep_us(_ACTIVATION_CLOCKS * _SYS_PER_CLK // (_SYS_HZ // 1_000_000))
-        self.rst.value(1)
-
-    def deactivate(self):
-        # ISO 7816-3 6.4: RST low, CLK low, I/O low, VCC off.
-        self.rst.value(0)
-        if self.clk is not None:
-            self.clk.deinit()
-            self.clk = None
-        self.clk_pin.init(Pin.OUT, value=0)
-        self._stop_sm()
-        if not self.tda8024:
-            Pin(self.io_n, Pin.OUT, value=0)
-        self.vcc.value(1 - self.vcc_on)
-
+    # ---- contract (the rest in drivers/cardline.py) ----
     def set_convention(self, inverse):
         # The line reads TS itself (cardchar.convention), so the session only asks if TS
         # came as 03: from now on this line decodes and encodes it.
         self.inverse = bool(inverse)
-        if self.sm is not None and not self.fresh:
+        if self.port is not None and not self.fresh:
             self._mode(self._loop())
         return True
 
@@ -166,8 +110,8 @@ class PioCardLine:
         # 1: T=1 (neither: a parity error is reported at once, T=1 asks for the block
         # again), and the 22 etu block guard time before we answer.
         self.t = 1 if t == 1 else 0
-        self.turn = _TURN_ETU_T1 if self.t else _TURN_ETU
-        if self.sm is not None and not self.fresh:
+        super().set_protocol(self.t)
+        if self.port is not None and not self.fresh:
             self._mode(self._loop())
 
     def supports_rate(self, f, d):
@@ -181,50 +125,30 @@ class PioCardLine:
             return False
         return True
 
-    def set_guard(self, n):
-        # Extra guard time N from TC1 (255 = none for T=0).
-        self.guard = 0 if n == 255 else n
-
     def set_rate(self, f, d):
         # After a successful PPS: one etu = F/D clocks.
         self.f, self.d = f, d
-        if self.sm is not None:
-            self.sm.active(0)
+        sm = self.port
+        if sm is not None:
+            sm.active(0)
             self._divider()
-            self.sm.restart()
+            sm.restart()
             self._mode((card_pio.O_LOOP if self.inverse else card_pio.E_LOOP)
                        if self.fresh else self._loop())
-            self.sm.exec(card_pio.RX)
-            self.sm.active(1)
-
-    def _ready(self):
-        if self.sm is None or not self.present():
-            raise CardAbsent("card removed")
+            sm.exec(card_pio.RX)
+            sm.active(1)
 
     def _wait_word(self, timeout_etu):
-        sm = self._sm()
-        t0 = time.ticks_us()
-        limit = timeout_etu * self.etu_us
-        n = 0
-        while not sm.rx_fifo():
-            n += 1
-            if n & 63 == 0:
-                if self.feed is not None:
-                    self.feed()
-                if not self.present():
-                    raise CardAbsent("card removed")
-                if time.ticks_diff(time.ticks_us(), t0) > limit:
-                    raise CardTimeout("card silent")
+        sm = self._port()
+        self._wait(timeout_etu * self.etu_us)
         return sm.get()
 
     def write(self, data):
-        self._ready()
-        sm = self._sm()
+        sm = self._ready()
         if self.fresh:  # the ATR is over: signal errors from now on (T=0), in its convention
             self.fresh = False
             self._mode(self._loop())
-        while time.ticks_diff(time.ticks_us(), self.rx_at) < self.turn * self.etu_us:
-            pass
+        self._turnaround()
         sm.exec(card_pio.MOV_ISR_NULL)
         sm.exec(card_pio.TX)
         last = len(data) - 1
@@ -253,10 +177,7 @@ class PioCardLine:
         tries = 0
         while True:
             lv = self._wait_word(timeout_etu) >> 23
-            self.rx_at = time.ticks_us()
-            c = self.counters
-            c.rx += 1
-            c.etu += 12
+            self._received()
             if self.ts:  # first character after a reset: TS sets the convention
                 self.ts = False
                 self.inverse = cardchar.convention(lv) is True
@@ -266,6 +187,6 @@ class PioCardLine:
             if self.fresh or self.t:  # no error signal: T=1 rejects the block
                 raise ProtocolError("parity error in the ATR" if self.fresh else "parity error")
             tries += 1  # the PIO signalled it: the card sends it again
-            c.repeats += 1
+            self.counters.repeats += 1
             if tries > _REPEATS:
                 raise ProtocolError("parity errors")

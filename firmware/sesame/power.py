@@ -5,9 +5,8 @@
 from micropython import const
 
 WATCHDOG_MS = const(8000)  # the RP2040 watchdog's limit is 8388 ms
-# Longest a card exchange may hold the loop: WWT at F=372, 4 MHz is 960*10*93 us ~ 0.9 s
-# per character, the loop feeds the dog between characters' callers.
-FEED_EVERY_MS = const(1000)
+# A card exchange holds the loop for up to one WWT per character (960*10*93 us ~ 0.9 s
+# at F=372, 4 MHz): the card lines feed the dog while they wait (line.feed).
 
 
 class Policy:
@@ -23,3 +22,23 @@ class Policy:
         if not off or key_down or card_changed:
             return "run"
         return "deep" if self.deep else "light"
+
+
+def may_sleep(settings):
+    # A board sleeps while off unless it is a test build (its USB serial link stays up)
+    # or config.json says "sleep": false.
+    if settings.get("test_build"):
+        return False
+    return bool(settings.get("sleep", True))
+
+
+def wait_for_wake(policy, feed, key_down, present, sleep_ms):
+    # While off: sleep policy.light_ms at a time (sleep_ms) until a key is held (key_down)
+    # or the card is inserted or removed (present changes), feeding the watchdog (feed)
+    # before each slice. Returns when the reader should run again.
+    card = present()
+    while True:
+        feed()
+        if policy.plan(True, key_down(), present() != card) == "run":
+            return
+        sleep_ms(policy.light_ms)

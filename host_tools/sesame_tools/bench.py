@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from sesame.atr import Atr
+from sesame_tools.cmd_atr import with_tck
 from sesame_tools.simboard import ROOT, micropython_exe
 from sesame_tools.vcard import profile as profiles
 from sesame_tools.vcard.server import VirtualCard
@@ -30,20 +31,12 @@ from sesame_tools.vcard.server import VirtualCard
 CLOCK_HZ = 4_000_000
 
 
-def _tck(hexatr: str) -> str:
-    b = bytes.fromhex(hexatr)
-    x = 0
-    for c in b[1:]:
-        x ^= c
-    return (b + bytes((x,))).hex().upper()
-
-
 # name -> (ATR, what it shows)
 CASES = {
     "T=0": ("3B6500002063CB6800", "F 372 D 1"),
     "T=0 + PPS": ("3B1596" + "2063CB6800", "TA1 96: F 512 D 32"),
-    "T=1": (_tck("3B808131FE45"), "IFSC 254, LRC"),
-    "T=1 + PPS": (_tck("3B9096" + "8131FE45"), "TA1 96: F 512 D 32"),
+    "T=1": (with_tck("3B808131FE45"), "IFSC 254, LRC"),
+    "T=1 + PPS": (with_tck("3B9096" + "8131FE45"), "TA1 96: F 512 D 32"),
 }
 
 SCRIPT = r"""

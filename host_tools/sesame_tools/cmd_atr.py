@@ -12,6 +12,16 @@ from sesame import atr as _atr
 PROTO = {0: "T=0 (character)", 1: "T=1 (block)", 15: "T=15 (global)"}
 
 
+def with_tck(hexatr: str) -> str:
+    """The ATR given in hex (TS to the last historical byte) with its check byte TCK
+    appended: the XOR of every byte after TS (ISO 7816-3 8.2.5). Hex in, upper-case hex out."""
+    b = bytes.fromhex(hexatr)
+    x = 0
+    for c in b[1:]:
+        x ^= c
+    return (b + bytes((x,))).hex().upper()
+
+
 def analyse(a: _atr.Atr) -> dict:
     return {
         "valid": a.valid, "convention": a.convention, "protocols": list(a.protocols),

@@ -11,18 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from sesame_tools.cmd_atr import with_tck
 from sesame_tools.vcard import profile as profiles
 
 pytestmark = pytest.mark.sim_only
 CODE_RE = re.compile(r"^\d{4} \d{4}$")
-
-
-def with_tck(hexatr: str) -> str:
-    b = bytes.fromhex(hexatr)
-    x = 0
-    for c in b[1:]:
-        x ^= c
-    return (b + bytes((x,))).hex().upper()
 
 
 T0_ATR = "3B6500002063CB6800"

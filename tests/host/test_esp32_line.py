@@ -134,13 +134,15 @@ def line_for(monkeypatch):
         monkeypatch.setitem(sys.modules, "machine", machine)
         monkeypatch.syspath_prepend(str(FIRMWARE))
         sys.modules.pop("drivers.esp32_cardline", None)
+        sys.modules.pop("drivers.cardline", None)  # its base class: under this `machine` too
         import drivers.esp32_cardline as mod
-        mod.time = FakeTime(UART.clock)
+        mod.time = sys.modules["drivers.cardline"].time = FakeTime(UART.clock)
         UART.card = card
         Pin.levels = {4: 0}
         return mod.UartCardLine(2, 17, 16, 25, 26, 27, 4)
     yield make
     sys.modules.pop("drivers.esp32_cardline", None)
+    sys.modules.pop("drivers.cardline", None)
     UART.card = None
 
 

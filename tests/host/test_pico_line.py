@@ -26,7 +26,7 @@ ETU_US = 93.0  # F = 372 at 4 MHz
 @pytest.fixture(autouse=True)
 def _stand_ins():
     # machine/rp2 stand-ins live in sys.modules only during each test
-    names = ("machine", "rp2", "drivers.rp2_cardline", "drivers.card_pio")
+    names = ("machine", "rp2", "drivers.rp2_cardline", "drivers.cardline", "drivers.card_pio")
     saved = {n: sys.modules.get(n) for n in names}
     path = list(sys.path)
     yield
@@ -235,9 +235,10 @@ def make_line(card_factory, present=True):
     sys.modules["machine"] = machine
     sys.path.insert(0, str(HERE.parents[1] / "firmware"))
     sys.modules.pop("drivers.rp2_cardline", None)
+    sys.modules.pop("drivers.cardline", None)  # its base class: under this `machine` too
     sys.modules["drivers.card_pio"] = pio
     import drivers.rp2_cardline as mod
-    mod.time = FakeTime(clock)
+    mod.time = sys.modules["drivers.cardline"].time = FakeTime(clock)
     Pin.levels = {}
     line = mod.PioCardLine(2, 3, 4, 5, 6, detect_level=0, vcc_on=0)
     Pin.levels[6] = 0 if present else 1

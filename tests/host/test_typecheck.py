@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 STUBS = ROOT / ".venv" / "stubs"
-COMMON = ["firmware/drivers/max7219.py", "firmware/drivers/ssd1306_screen.py"]
+COMMON = ["firmware/drivers/max7219.py", "firmware/drivers/ssd1306_screen.py",
+          "firmware/drivers/realboard.py", "firmware/drivers/cardline.py"]
 SETS = {
     "rp2": ["boards/pico/board.py", "boards/pico/pins.py", "firmware/drivers/rp2_cardline.py",
             "firmware/drivers/card_pio.py"],

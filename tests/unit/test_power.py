@@ -10,3 +10,43 @@ def test_sleep_plan():
     assert p.plan(True, False, True) == "run"
     assert power.Policy(200, deep=True).plan(True, False, False) == "deep"
     assert power.WATCHDOG_MS <= 8388  # the RP2040's longest watchdog
+
+
+def test_may_sleep():
+    assert power.may_sleep({}) is True
+    assert power.may_sleep({"sleep": True, "watchdog": True}) is True
+    assert power.may_sleep({"sleep": False}) is False
+    assert power.may_sleep({"test_build": True}) is False
+    assert power.may_sleep({"test_build": True, "sleep": True}) is False
+
+
+class _Off:
+    # A board while off: keys held and card presence given per poll, sleeps recorded.
+    def __init__(self, keys, cards):
+        self.keys, self.cards, self.log = list(keys), list(cards), []
+
+    def feed(self):
+        self.log.append("feed")
+
+    def key_down(self):
+        return self.keys.pop(0)
+
+    def present(self):
+        return self.cards.pop(0)
+
+    def sleep(self, ms):
+        self.log.append(ms)
+
+
+def test_wait_for_wake_on_a_key():
+    b = _Off([False, False, True], [True, True, True, True])
+    power.wait_for_wake(power.Policy(200), b.feed, b.key_down, b.present, b.sleep)
+    assert b.log == ["feed", 200, "feed", 200, "feed"]  # fed before each slice
+    assert b.keys == [] and b.cards == []
+
+
+def test_wait_for_wake_on_the_card_switch():
+    b = _Off([False, False, False], [False, False, True, False])
+    power.wait_for_wake(power.Policy(150), b.feed, b.key_down, b.present, b.sleep)
+    assert b.log == ["feed", 150, "feed"]  # the card was inserted during the first slice
+    assert b.keys == [False] and b.cards == [False]

@@ -1,0 +1,156 @@
+# What the real boards' card lines (drivers/rp2_cardline.py, drivers/esp32_cardline.py)
+# share, around each board's own character engine (the `port`: a PIO state machine or a
+# UART): the contacts (CLK as a 4 MHz PWM, RST, the VCC switch, the card-detect switch),
+# activation and deactivation (ISO 7816-3 6.2, 6.4), the wait for a received character
+# (watchdog fed, removal noticed, never without a timeout), the turnaround before the
+# reader sends, the rate/guard state and the counters of sesame.session.
+#
+# A subclass provides: _start_port() (cold reset: make `port`, set etu_us and rx_any,
+# the port's "a character is in" method), _restart_port() (warm reset), _stop_port()
+# (deactivation: port None), and turn_t0/turn_t1 (turnaround in etu for T=0 and T=1).
+import time
+from micropython import const
+from machine import Pin, PWM
+from sesame.errors import CardAbsent, CardTimeout
+from sesame.session import Counters
+
+CLK_HZ = const(4_000_000)  # the card clock
+_ACTIVATION_US = const(10_500)  # RST low 42 000 clocks (EMV Book 1 8.1.2: 40 000-45 000)
+
+
+def _nothing_in():
+    return 0
+
+
+class CardLine:
+    # Fields: port (None while deactivated), rx_any, io_n (the GPIO that drives the card's
+    # I/O: pulled low on deactivation without a TDA8024), clk_pin/clk (PWM or None), rst,
+    # vcc (vcc_on: its level for "on"), detect (detect_level: its level with a card in),
+    # tda8024, f/d (rate), etu_us, guard (extra guard time N, etu), turn (turnaround, etu),
+    # rx_at (when the last character was received), feed (watchdog), counters.
+    turn_t0 = 0
+    turn_t1 = 0
+
+    def __init__(self, io_n, clk, rst, vcc, detect, detect_level, vcc_on, tda8024):
+        self.port = None
+        self.rx_any = _nothing_in  # until a port runs
+        self.io_n = io_n
+        self.clk_pin = Pin(clk, Pin.OUT, value=0)
+        self.clk = None
+        self.rst = Pin(rst, Pin.OUT, value=0)
+        self.vcc_on = vcc_on
+        self.vcc = Pin(vcc, Pin.OUT, value=1 - vcc_on)
+        self.detect = Pin(detect, Pin.IN, Pin.PULL_UP)
+        self.detect_level = detect_level
+        self.tda8024 = tda8024
+        self.f = 372
+        self.d = 1
+        self.etu_us = 93
+        self.guard = 0
+        self.turn = self.turn_t0
+        self.feed = None  # watchdog feed, called while waiting for the card
+        self.counters = Counters()
+        self.rx_at = time.ticks_us()
+
+    def _start_port(self):
+        raise NotImplementedError
+
+    def _restart_port(self):
+        raise NotImplementedError
+
+    def _stop_port(self):
+        raise NotImplementedError
+
+    def _defaults(self):
+        # After a reset: default rate, no extra guard time, T=0 turnaround.
+        self.f, self.d, self.guard, self.turn = 372, 1, 0, self.turn_t0
+
+    # ---- contract ----
+    def present(self):
+        return self.detect.value() == self.detect_level
+
+    def cold_reset(self):
+        if not self.present():
+            raise CardAbsent("no card")
+        self.deactivate()
+        time.sleep_ms(10)  # VCC fully down before power-up
+        self._defaults()
+        self.vcc.value(self.vcc_on)
+        time.sleep_us(500)
+        self._start_port()  # I/O released: high (reception)
+        self.clk = PWM(self.clk_pin, freq=CLK_HZ, duty_u16=32768)
+        self._hold_rst()
+
+    def warm_reset(self):
+        if self.port is None:
+            raise CardAbsent("no card")
+        self.rst.value(0)
+        self._defaults()
+        self._restart_port()
+        self._hold_rst()
+
+    def _hold_rst(self):
+        time.sleep_us(_ACTIVATION_US)
+        self.rst.value(1)
+
+    def deactivate(self):
+        # ISO 7816-3 6.4: RST low, CLK low, I/O low, VCC off.
+        self.rst.value(0)
+        if self.clk is not None:
+            self.clk.deinit()
+            self.clk = None
+        self.clk_pin.init(Pin.OUT, value=0)
+        self._stop_port()
+        if not self.tda8024:
+            Pin(self.io_n, Pin.OUT, value=0)
+        self.vcc.value(1 - self.vcc_on)
+
+    def set_guard(self, n):
+        # Extra guard time N from TC1 (255 = none for T=0).
+        self.guard = 0 if n == 255 else n
+
+    def set_protocol(self, t):
+        # The turnaround: 16 etu between the card's last character and ours (ISO 7816-3
+        # 7.2), or T=1's 22 etu block guard time (11.2).
+        self.turn = self.turn_t1 if t == 1 else self.turn_t0
+
+    # ---- for the subclasses' write and read_byte ----
+    def _port(self):
+        p = self.port
+        if p is None:
+            raise CardAbsent("card removed")
+        return p
+
+    def _ready(self):
+        # Before a write or a read: the line is active and the card still in.
+        p = self.port
+        if p is None or not self.present():
+            raise CardAbsent("card removed")
+        return p
+
+    def _wait(self, limit_us):
+        # Until the port has a character (rx_any()): feeds the watchdog, notices a removed
+        # card, gives up after limit_us.
+        ready = self.rx_any
+        t0 = time.ticks_us()
+        n = 0
+        while not ready():
+            n += 1
+            if n & 63 == 0:
+                if self.feed is not None:
+                    self.feed()
+                if not self.present():
+                    raise CardAbsent("card removed")
+                if time.ticks_diff(time.ticks_us(), t0) > limit_us:
+                    raise CardTimeout("card silent")
+
+    def _turnaround(self):
+        while time.ticks_diff(time.ticks_us(), self.rx_at) < self.turn * self.etu_us:
+            pass
+
+    def _received(self):
+        # A character came in (12 etu on the line): the turnaround counts from now.
+        self.rx_at = time.ticks_us()
+        c = self.counters
+        c.rx += 1
+        c.etu += 12
