@@ -10,7 +10,7 @@ help:
 	@echo "make demo   run the reader on the simulated board with a virtual card (interactive)"
 	@echo "make test   set up, then run every test (CPython, MicroPython unix port, serial HIL)"
 	@echo "make venv   only set up $(VENV)"
-	@echo "make fuzz   long property-based run of the link layer (100 000+ cases)"
+	@echo "make fuzz   long property-based runs: link layer (100 000+ cases) and CAP engine"
 	@echo "make bench  wire figures (T=0/T=1, with and without PPS) and smallest heap"
 
 venv: $(STAMP)
@@ -30,8 +30,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-fuzz: $(STAMP)  # long property run of the link layer: 6 properties x 17 000 cases
-	SESAME_FUZZ_EXAMPLES=17000 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/host/test_fuzz_linklayer.py
+fuzz: $(STAMP)  # long property runs: 6 link-layer properties and the CAP engine, 17 000 cases each
+	SESAME_FUZZ_EXAMPLES=17000 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/host/test_fuzz_linklayer.py tests/host/test_fuzz_cap.py
 
 bench: $(STAMP)  # prints figures; `--quick` (wire only) runs in make test
 	$(BIN)/python -m sesame_tools.bench

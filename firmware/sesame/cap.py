@@ -156,7 +156,6 @@ def order_candidates(pse_aids):
     return out
 
 
-
 class Cancelled(CardError):
     # The user declined the last PIN try: no VERIFY was sent.
     msg = "AbortEd"
@@ -215,7 +214,7 @@ class Cap:
             data = terminal_data(name, mode, challenge, amount)
             try:
                 card = self.read_data(fci, data)
-            except StatusError:
+            except (StatusError, ProtocolError):  # refused or malformed: next candidate
                 continue
             if 0x8C in card:
                 return name, fci, card, data
@@ -225,10 +224,9 @@ class Cap:
     def read_data(self, fci, data):
         # GET PROCESSING OPTIONS then READ RECORD of every AFL entry; returns card tags.
         pdol = tlv.value(fci, 0x9F38)
-        pd = fill_dol(tlv.dol(pdol), data) if pdol else b""
-        if len(pd) > 250:
-            raise ProtocolError("PDOL")
-        body = b"\x83" + bytes((len(pd),)) + pd
+        pd = fill_dol(tlv.dol(pdol), data) if pdol else b""  # at most tlv.DOL_MAX bytes
+        n = len(pd)
+        body = (b"\x83" + bytes((n,)) if n < 0x80 else b"\x83\x81" + bytes((n,))) + pd
         resp, _ = self._cmd("GPO", b"\x80\xA8\x00\x00" + bytes((len(body),)) + body + b"\x00")
         if resp[:1] == b"\x80":  # format 1: AIP || AFL
             r = tlv.find(resp, 0x80)
@@ -242,7 +240,7 @@ class Cap:
         if len(afl) % 4:
             raise ProtocolError("AFL")
         card = {0x82: aip}
-        wanted = (0x8C, 0x8D, 0x9F56, 0x9F55, 0x5F34, 0x5A)
+        wanted = (0x8C, 0x8D, 0x9F56, 0x9F55, 0x5F34)
         for i in range(0, len(afl), 4):
             sfi, first, last = afl[i] >> 3, afl[i + 1], afl[i + 2]
             if not 1 <= sfi <= 30 or first == 0 or last < first:

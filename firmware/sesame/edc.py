@@ -9,15 +9,12 @@ from micropython import const
 MAX_INF = const(254)
 MAX_BLOCK = const(3 + 254 + 2)
 
-# PCB
-I_BLOCK = const(0x00)  # b8 = 0; b7 = N(S); b6 = M (more data)
-R_BLOCK = const(0x80)  # b8 b7 = 10; b5 = N(R); b4-b1 = error (0 ok, 1 EDC/parity, 2 other)
-S_BLOCK = const(0xC0)  # b8 b7 = 11; b6 = response; b5-b1 = kind
+# PCB: I-block b8 = 0, b7 = N(S), b6 = M (more data); R-block b8 b7 = 10, b5 = N(R),
+# b4-b1 = error (0 ok, 1 EDC/parity, 2 other); S-block b8 b7 = 11, b6 = response, b5-b1 =
+# kind: RESYNCH 0, IFS 1, ABORT 2, WTX 3 (S(WTX request) = C3, its response E3)
 S_RESYNCH = const(0x00)
 S_IFS = const(0x01)
-S_ABORT = const(0x02)
 S_WTX = const(0x03)
-S_RESPONSE = const(0x20)
 
 
 def lrc(buf, start, end):
@@ -38,10 +35,6 @@ def crc(buf, start, end):
             else:
                 c >>= 1
     return c
-
-
-def edc_len(use_crc):
-    return 2 if use_crc else 1
 
 
 def encode(buf, nad, pcb, inf, use_crc, start=0, n=-1):

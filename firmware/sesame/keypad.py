@@ -16,8 +16,7 @@ KEYMAP_4X4 = ("1", "2", "3", "CODE",
               "7", "8", "9", "SIGN",
               "CLEAR", "0", "OK", None)
 # A 4x3 pad (*, 0, #) plus CODE/RESPOND/SIGN push buttons wired as a fourth column
-# between the pad's rows and one more column pin is the same matrix.
-KEYMAP_4X3 = KEYMAP_4X4
+# between the pad's rows and one more column pin is the same matrix: KEYMAP_4X4.
 
 
 def ticks_diff(a, b):

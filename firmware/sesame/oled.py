@@ -13,7 +13,7 @@ PROMPT_Y = const(48)
 PROMPTS = {
     "rEAdY": "press CODE", "InSErt": "insert card", "PIn": "type PIN, OK", "bUSY": "working",
     "Err CArd": "card error", "no CArd": "no card", "bLOCKEd": "PIN blocked",
-    "no APPLi": "no CAP applet",
+    "no APPLi": "no CAP applet", "LASt try": "last PIN try: OK",
 }
 
 
@@ -23,8 +23,10 @@ def prompt(text):
         return p
     if text and text[0] == "-":
         return "type PIN, OK"
-    if " triES" in text or " trY" in text:
+    if text.endswith(" triES"):
         return text.split(" ")[0] + " tries left"
+    if text == "1 triE":
+        return "1 try left"
     if len(text) >= 8 and text.replace(" ", "").isdigit():
         return "your code"
     return ""

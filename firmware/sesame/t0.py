@@ -7,6 +7,7 @@ from sesame.errors import ProtocolError
 _NULL = const(0x60)
 _MAX_RESP = const(260)  # short APDUs: at most 256 data bytes + SW1 SW2 (EMV Book 1 9.3)
 _MAX_RETRIES = const(8)  # 61xx / 6Cxx rounds before we call the card broken
+_MAX_IDLE = const(200)  # NULLs in one TPDU: ~200 WWT (minutes) of the card "working"
 
 
 class T0:
@@ -30,9 +31,15 @@ class T0:
         line = self.line
         sent = 0
         got = 0
+        idle = 0
         while True:
             pb = line.read_byte(self.wwt)
-            if pb == _NULL:
+            if pb == _NULL or (pb in (ins, ins ^ 0x01) and sent == len(data) and got >= le):
+                # more time (NULL resets the WWT), or an ACK with nothing left to move
+                # (tolerated): both move nothing, so not forever
+                idle += 1
+                if idle > _MAX_IDLE:
+                    raise ProtocolError("T=0: card sends procedure bytes that move nothing")
                 continue
             if pb == ins or pb == ins ^ 0x01:  # all remaining bytes
                 if len(data) > sent:
@@ -116,7 +123,7 @@ class T0:
             if sw >> 8 == 0x6C:
                 xx = sw & 0xFF
                 sw = self._tpdu(0x00, 0xC0, 0x00, 0x00, xx, b"", xx or 256)
-        else:
+        if sw >> 8 == 0x61:
             raise ProtocolError("T=0: card keeps answering 61xx/6Cxx")
         out = bytearray(self._n + 2)
         out[:self._n] = memoryview(self._resp)[:self._n]

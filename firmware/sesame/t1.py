@@ -12,6 +12,7 @@ _RETRIES = const(3)  # bad blocks in a row before RESYNCH
 _RESYNCHS = const(3)  # RESYNCH attempts before we give up
 _IFSD = const(254)
 _MAX_STEPS = const(64)  # blocks exchanged for one chunk, whatever the card does
+_MAX_WTX = const(64)  # sum of WTX multipliers granted in one APDU (~64 BWT), not forever
 _OK = const(0)
 _EDC = const(1)  # EDC or parity error
 _OTHER = const(2)  # any other error (timeout, bad length, unexpected block)
@@ -19,7 +20,8 @@ _OTHER = const(2)  # any other error (timeout, bad length, unexpected block)
 
 class T1:
     # Fields: line; ifsc (card's max INF), crc (EDC kind), ns (N(S) of our next I-block),
-    # nr (N(S) we expect from the card), bwt/cwt/bgt in etu, retransmits (counter).
+    # nr (N(S) we expect from the card), bwt/cwt in etu, retransmits (counter). The block
+    # guard time (22 etu before we answer) is kept by the card line (set_protocol(1)).
     PROTOCOL = 1
 
     def __init__(self, line, atr, ifsd=_IFSD, bufs=None):
@@ -35,7 +37,6 @@ class T1:
         # BWT = 11 etu + 2^BWI x 960 x 372 / f; in etu: x D / F ... per EMV, 960 x 372 x D/F
         self.bwt = 11 + ((1 << atr.BWI) * 960 * 372 * atr.Di) // atr.Fi + 960 * atr.Di
         self.cwt = 11 + (1 << atr.CWI) + 4
-        self.bgt = 22
         self.retransmits = 0
         if bufs is None:
             bufs = (bytearray(edc.MAX_BLOCK), bytearray(edc.MAX_BLOCK), bytearray(_MAX_RESP))
@@ -45,6 +46,7 @@ class T1:
         self._rxn = 0
         self._n = 0
         self._wtx = 1
+        self._wtx_sum = 0  # WTX granted during this APDU
 
     # -- blocks on the line -----------------------------------------------------
 
@@ -60,6 +62,7 @@ class T1:
         rx = self._rx
         wait = self.bwt * self._wtx
         self._wtx = 1
+        self._wtx_sum = 0  # WTX granted during this APDU
         try:
             rx[0] = line.read_byte(wait)
             rx[1] = line.read_byte(self.cwt)
@@ -124,18 +127,21 @@ class T1:
         for _ in range(_RETRIES):
             self._send_ctl(0xC0 | kind, inf)
             st = self._recv()
-            rx = self._rx
-            if st == _OK and rx[1] == 0xE0 | kind:
-                if inf < 0 or (rx[2] == 1 and rx[3] == inf):
-                    return True
-            if st == _OK and rx[1] == 0xC3:  # WTX while we wait: grant it, read on
+            if st == _OK and self._rx[1] == 0xC3:  # WTX while we wait: grant it, read on
                 self._wtx_grant()
+                st = self._recv_after_s()
+            rx = self._rx
+            if st == _OK and rx[1] == 0xE0 | kind and (inf < 0 or (rx[2] == 1 and rx[3] == inf)):
+                return True
             self._count()
         return False
 
     def _wtx_grant(self):
         rx = self._rx
         m = rx[3] if rx[2] == 1 and rx[3] else 1
+        self._wtx_sum += m
+        if self._wtx_sum > _MAX_WTX:
+            raise ProtocolError("T=1: card keeps asking for more time")
         self._send_ctl(0xE3, m)
         self._wtx = m
 
@@ -283,12 +289,18 @@ class T1:
         # Returns response data + SW1 SW2 as bytes.
         if len(apdu) < 4:
             raise ValueError("APDU too short")
-        for _ in range(_RESYNCHS):
-            try:
-                return self._transmit(apdu)
-            except _Resynched:
-                continue
-        raise ProtocolError("T=1: too many resynchronisations")
+        self._wtx_sum = 0
+        try:
+            for _ in range(_RESYNCHS):
+                try:
+                    return self._transmit(apdu)
+                except _Resynched:
+                    continue
+            raise ProtocolError("T=1: too many resynchronisations")
+        finally:
+            tx = self._tx  # our last I-block may hold a VERIFY PIN block: wipe it
+            for i in range(self._txn):
+                tx[i] = 0
 
 
 class _Resynched(Exception):

@@ -1,7 +1,11 @@
 # BER-TLV as EMV uses it (EMV Book 3 Annex B): tags of 1-3 bytes read as one int
 # (0x9F27), definite lengths of 1-3 bytes, 00/FF padding between objects skipped.
 # Values are returned as (start, end) offsets into the caller's buffer: no copies.
+from micropython import const
 from sesame.errors import ProtocolError
+
+_DEPTH = const(8)  # nesting a search follows (EMV FCIs nest 5 deep): a card cannot
+# exhaust the C stack with a 254-byte response nesting 100 templates
 
 
 def _tag(buf, i, end):
@@ -63,13 +67,15 @@ def items(buf, start=0, end=None):
         i += n
 
 
-def find(buf, tag, start=0, end=None):
+def find(buf, tag, start=0, end=None, depth=0):
     # Depth-first search for `tag`; returns (start, end) of its value or None.
+    if depth > _DEPTH:
+        raise ProtocolError("TLV: nested too deep")
     for t, s, e in items(buf, start, end):
         if t == tag:
             return s, e
         if constructed(t):
-            r = find(buf, tag, s, e)
+            r = find(buf, tag, s, e, depth + 1)
             if r:
                 return r
     return None
@@ -81,25 +87,38 @@ def value(buf, tag):
     return None if r is None else bytes(buf[r[0]:r[1]])
 
 
-def collect(buf, wanted, out):
+def collect(buf, wanted, out, depth=0):
     # Stores into dict `out` a copy of the first value found for each tag in `wanted`.
+    if depth > _DEPTH:
+        raise ProtocolError("TLV: nested too deep")
     for t, s, e in items(buf):
         if t in wanted and t not in out:
             out[t] = bytes(buf[s:e])
         if constructed(t):
-            collect(memoryview(buf)[s:e], wanted, out)
+            collect(memoryview(buf)[s:e], wanted, out, depth + 1)
     return out
 
 
 def dol(buf):
-    # A Data Object List (Book 3 5.4): tag + length pairs, no values. Returns [(tag, len)].
+    # A Data Object List (Book 3 5.4): tag + one length byte pairs, no values; the
+    # values together fit a short APDU. Returns [(tag, len)].
     out = []
     i, end = 0, len(buf)
+    total = 0
     while i < end:
         tag, i = _tag(buf, i, end)
-        n, i = _length(buf, i, end)
+        if i >= end:
+            raise ProtocolError("DOL: missing length")
+        n = buf[i]
+        i += 1
+        total += n
+        if n & 0x80 or total > DOL_MAX:
+            raise ProtocolError("DOL: too long")
         out.append((tag, n))
     return out
+
+
+DOL_MAX = const(252)  # a DOL's values in one command: Lc 255 - tag 83 and a 2-byte length
 
 
 def encode(tag, val):

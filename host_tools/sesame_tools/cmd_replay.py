@@ -10,12 +10,6 @@ import click
 from sesame_tools.cli import mode_inputs, mode_options
 
 
-def _pin(ctx, param, value: str) -> str:
-    if not (value.isascii() and value.isdigit() and 4 <= len(value) <= 12):
-        raise click.BadParameter("a PIN is 4 to 12 digits")
-    return value
-
-
 def _split_args(args: tuple, data: tuple) -> tuple[str, tuple]:
     """TRACE.json and the data fields typed after `--data F1` (`--data F1 F2 F3`): the
     positional arguments made of digits (and commas) are fields, the other is the file."""
@@ -37,12 +31,10 @@ def _split_args(args: tuple, data: tuple) -> tuple[str, tuple]:
 @click.command()
 @click.argument("args", nargs=-1, required=True, metavar="TRACE.json")
 @mode_options
-@click.option("--pin", default="0000", show_default=True, metavar="PIN", callback=_pin,
-              help="PIN digits for VERIFY (a recorded VERIFY matches any PIN block).")
 @click.option("--json", "as_json", is_flag=True,
               help='Print the result as JSON: {"code", "atc", "aid", "label", "tries", "mode"}, or '
               '{"error", "message", "unmatched"}.')
-def replay(args, mode, challenge, amount, data, pin, as_json) -> None:
+def replay(args, mode, challenge, amount, data, as_json) -> None:
     """Replay TRACE.json (from `sesame trace`) through the reader's CAP engine and print
     the code.
 
@@ -69,9 +61,9 @@ def replay(args, mode, challenge, amount, data, pin, as_json) -> None:
     except rp.TraceError as e:
         raise click.ClickException(f"{trace_file}: {e}")
     try:
-        res = rp.run(card, pin=pin, **inputs)
+        res = rp.run(card, **inputs)
     except CardError as e:
-        unmatched = [c.hex().upper() for c in card.unmatched]
+        unmatched = list(card.unmatched)
         if as_json:
             click.echo(json.dumps({"error": type(e).__name__, "message": str(e),
                                    "unmatched": unmatched}))

@@ -1,6 +1,8 @@
 """`sesame trace`: record the APDUs of one transaction on a test build, in the replay
 format {"atr", "protocol", "exchanges": [{"c", "r"}]}. The reader masks the PIN block
-of VERIFY itself ("2?FFFFFFFFFFFFFF"): the PIN never crosses the link."""
+of VERIFY itself ("2?FFFFFFFFFFFFFF"): the PIN never crosses the link. The cardholder's
+data in the card's answers (PAN, track data, name, dates) is zeroed in the saved file
+unless --keep-card-data: a trace can be shared, and replay needs none of it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,13 @@ import time
 
 import click
 
+from sesame import tlv
+from sesame.errors import ProtocolError
 from sesame_tools.client import Event, LinkClient, LinkTimeout
+
+# PAN, track 1, track 2 equivalent, cardholder name, expiry and effective dates, name
+# extended, track 1/2 discretionary data, MasterCard track 2
+PERSONAL = {0x5A, 0x56, 0x57, 0x5F20, 0x5F24, 0x5F25, 0x9F0B, 0x9F1F, 0x9F20, 0x9F6B}
 
 
 class TraceError(click.ClickException):
@@ -51,6 +59,28 @@ class Recorder:
 
     def trace(self) -> dict:
         return {"atr": self.atr, "protocol": self.protocol, "exchanges": self.exchanges}
+
+
+def _zero(buf: bytearray, start: int, end: int) -> None:
+    for t, s, e in tlv.items(buf, start, end):
+        if t in PERSONAL:
+            buf[s:e] = bytes(e - s)
+        elif tlv.constructed(t):
+            _zero(buf, s, e)
+
+
+def redact(trace: dict) -> dict:
+    """The trace with the cardholder's data in the answers zeroed (lengths kept, so the
+    templates still parse); an answer that is not TLV is kept as it is."""
+    out = []
+    for x in trace["exchanges"]:
+        r = bytearray.fromhex(x["r"])
+        try:
+            _zero(r, 0, len(r) - 2)
+        except ProtocolError:
+            r = bytearray.fromhex(x["r"])
+        out.append({"c": x["c"], "r": r.hex().upper()})
+    return {**trace, "exchanges": out}
 
 
 def record(client: LinkClient, keys: list[str] | None, timeout: float, echo=click.echo) -> dict:
@@ -94,13 +124,16 @@ def record(client: LinkClient, keys: list[str] | None, timeout: float, echo=clic
               'e.g. "CODE 1 2 3 4 OK" (test builds).')
 @click.option("--timeout", type=float, default=120, show_default=True,
               help="Seconds to wait for the transaction.")
-def trace(port, output, keys, timeout) -> None:
+@click.option("--keep-card-data", is_flag=True,
+              help="Keep the PAN, track data, name and dates in the saved answers "
+              "(zeroed by default; replay does not need them).")
+def trace(port, output, keys, timeout, keep_card_data) -> None:
     """Record the APDUs of one transaction, PIN masked, in the replay format.
 
     The reader (a board flashed with `sesame flash --test-build`, or the simulated
     board: `sesame sim --serve` prints its port) reports every command and answer of
-    the next transaction; the PIN block of VERIFY is masked by the reader itself.
-    Run it, then do the transaction on the reader (or give --keys). Replay the trace
+    the next transaction; the PIN block of VERIFY is masked by the reader itself, and
+    the cardholder's data (PAN, tracks, name, dates) is zeroed in the file. Run it, then do the transaction on the reader (or give --keys). Replay the trace
     with `sesame replay TRACE.json` and the same mode and inputs.
 
     \b
@@ -117,6 +150,8 @@ def trace(port, output, keys, timeout) -> None:
         raise TraceError(f"the reader does not answer: {e}")
     finally:
         client.close()
+    if not keep_card_data:
+        t = redact(t)
     text = json.dumps(t, indent=1) + "\n"
     if output:
         try:

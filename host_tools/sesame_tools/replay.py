@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from sesame import cap
+from sesame.trace import command_text
 from sesame_tools.issuer import check_inputs
 
 UNMATCHED = bytes.fromhex("6A82")
@@ -99,8 +100,8 @@ class ReplayCard:
         self.trace = trace
         self.atr, self.protocol, self.exchanges = parse(trace)
         self.used = [False] * len(self.exchanges)
-        self.log: list[tuple[bytes, bytes]] = []
-        self.unmatched: list[bytes] = []
+        self.log: list[tuple[str, bytes]] = []
+        self.unmatched: list[str] = []
 
     @classmethod
     def load(cls, path) -> "ReplayCard":
@@ -118,7 +119,7 @@ class ReplayCard:
         head, data = split(apdu)
         hits = [i for i in range(len(self.exchanges)) if self._matches(i, head, data)]
         fresh = [i for i in hits if not self.used[i]]
-        shown = bytes(apdu[:5]) + b"\x2f" * 8 if head[1] == _INS_VERIFY else bytes(apdu)
+        shown = command_text(apdu)  # hex, a VERIFY's PIN block masked as in traces
         if fresh:
             i = fresh[0]
             self.used[i] = True
@@ -132,20 +133,11 @@ class ReplayCard:
         return r
 
 
-def pin_digits(pin: str) -> tuple[bytearray, int]:
-    if not pin.isdigit() or not 4 <= len(pin) <= 12:
-        raise ValueError("a PIN is 4 to 12 digits")
-    b = bytearray(12)
-    for i, ch in enumerate(pin):
-        b[i] = ord(ch) - 48
-    return b, len(pin)
-
-
-def run(trace, mode: str = "identify", pin: str = "0000", challenge: str = "",
+def run(trace, mode: str = "identify", challenge: str = "",
         amount: str = "", data: tuple = ()) -> cap.Result:
     """The firmware's CAP engine against the trace (a dict or a ReplayCard); raises
     sesame.errors.CardError, TraceError for a malformed trace, ValueError for inputs."""
     check_inputs(mode, challenge, amount, tuple(data))
     card = trace if isinstance(trace, ReplayCard) else ReplayCard(trace)
-    buf, n = pin_digits(pin)
-    return cap.Cap(card).run(buf, n, mode, challenge=challenge, amount=amount, data=tuple(data))
+    pin = bytearray(12)  # "0000": any PIN matches the recorded (masked) VERIFY
+    return cap.Cap(card).run(pin, 4, mode, challenge=challenge, amount=amount, data=tuple(data))

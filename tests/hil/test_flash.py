@@ -23,8 +23,10 @@ pytestmark = pytest.mark.sim_only
 SESAME = str(Path(sys.executable).parent / "sesame")
 
 
-def sesame(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([SESAME, *args], capture_output=True, text=True, timeout=timeout)
+def sesame(*args: str, timeout: float = 120, input: str | None = None,
+           env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([SESAME, *args], capture_output=True, text=True, timeout=timeout,
+                          input=input, env=None if env is None else {**os.environ, **env})
 
 
 @pytest.fixture
@@ -67,9 +69,11 @@ def test_flash_blank_board_production_then_test_build_then_hil(blank):
     assert "1 copied" in r.stdout and "config.json" in r.stdout, r.stdout
     assert "build=test" in r.stdout
 
-    # the HIL suite against the flashed board, as against a real one
-    r = sesame("hil", "--port", port, "--prompt-timeout", "1", timeout=300)
+    # the HIL suite against the flashed board, as against a real one; the PIN is asked
+    # (without echo where there is a terminal), never put on a command line
+    r = sesame("hil", "--port", port, "--prompt-timeout", "1", timeout=300, input="1234\n")
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "PIN of the inserted card" in r.stdout + r.stderr
     assert "hil: " in r.stdout and " passed" in r.stdout and "failed" not in r.stdout, r.stdout
     for t in ("test_code_is_shown_as_two_groups", "test_pin_never_on_the_link",
               "test_trace_masks_the_pin", "test_injection_policy_matches_build"):
@@ -79,7 +83,8 @@ def test_flash_blank_board_production_then_test_build_then_hil(blank):
     # nobody is at this "real" board to pull the card out: the test gives up politely
     assert "skip  test_card_pulled_out_and_back  (nobody did it within 1 s" in r.stdout, r.stdout
     # with the flag, a wrong PIN is presented once the card is known to keep >= 2 tries
-    r = sesame("hil", "--port", port, "--spend-pin-tries", "-k", "wrong_pin_then", timeout=120)
+    r = sesame("hil", "--port", port, "--spend-pin-tries", "-k", "wrong_pin_then", timeout=120,
+               env={"SESAME_PIN": "1234"})
     assert r.returncode == 0 and "PASS  test_wrong_pin_then_right_pin" in r.stdout, r.stdout
 
 

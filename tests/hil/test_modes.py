@@ -175,7 +175,7 @@ def test_trace_cli_then_replay_cli(make_reader, tmp_path, card, case):
         code = shown_code(r)
     finally:
         r.client.close()
-    replayed = subprocess.run([SESAME, "replay", str(path), *opts, "--pin", "0000"],
+    replayed = subprocess.run([SESAME, "replay", str(path), *opts],
                               capture_output=True, text=True, timeout=60)
     assert replayed.returncode == 0, replayed.stderr
     assert replayed.stdout.strip() == code

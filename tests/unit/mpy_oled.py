@@ -70,5 +70,7 @@ def test_messages_and_masked_pin():
     s.draw("----")
     assert read_big(fb, (128 - 64) // 2 + 16, oled.BIG_Y) == glyph_pixels("-")
     assert oled.prompt("2 triES") == "2 tries left"
+    assert oled.prompt("1 triE") == "1 try left"
+    assert oled.prompt("LASt try") == "last PIN try: OK"
     s.draw("")  # blank screen
     assert columns_lit(fb, 0, oled.HEIGHT) == []

@@ -2,7 +2,7 @@
 # openauth Identify vector's card answers: the code must be 42511495.
 from unitcheck import h, raises
 from sesame import cap, des, tlv
-from sesame.errors import NoApplication, PinBlocked, PinWrong
+from sesame.errors import NoApplication, PinBlocked, PinWrong, ProtocolError
 
 CDOL1 = "9F02069F03069F1A0295055F2A029A039C019F3704"
 IPB = "00001F00000000000FFFFF00000000008000"
@@ -268,3 +268,20 @@ def test_verify_apdu_for_4_to_12_digits():
         cap.Cap(card).run(*pin(digits))
         verify = [x for x in card.log if x.startswith("00200080")]
         assert verify == ["0020008008" + block], verify  # Lc 08, no Le
+
+
+def test_long_pdol_data_has_a_two_byte_length():
+    # 150 bytes of PDOL data: GPO data is 83 81 96 <data> (BER long form), Lc 99
+    card = Card()
+    card.answers[1] = ("00A4040007A0000000048002", tlv.encode(0x6F, h("84 07 A0000000048002")
+                       + tlv.encode(0xA5, tlv.encode(0x9F38, h("DF01 7F DF02 17")))).hex() + "9000")
+    card.answers[2] = ("80A80000998381960000", "77 0A 82 02 1000 94 04 08010200 9000")
+    r = cap.Cap(card).run(*pin("1234"))
+    assert r.code == "42511495"
+
+
+def test_huge_cdol_is_a_typed_error():
+    # CDOL1 asking for 381 bytes (more than a command carries): no ValueError, no MemoryError
+    card = Card()
+    card.answers[4] = ("00B2020C00", rec((0x8C, "9F02 7F 9F03 7F 9F04 7F"), (0x9F56, IPB)) + "9000")
+    raises(ProtocolError, cap.Cap(card).run, *pin("1234"))

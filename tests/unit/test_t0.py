@@ -88,3 +88,25 @@ def test_ins_xor_01_and_xor_fe_procedure_bytes():
     assert t.transmit(h("0020008002 1234")) == h("9000")
     t, _ = t0([("00 20 00 80 02", "DE"), ("12", "21"), ("34", "90 00")])
     assert t.transmit(h("0020008002 1234")) == h("9000")
+
+
+def test_endless_null_bytes_give_up():
+    # NULL bytes each buy a work waiting time, but a card sending only those is broken
+    t, _ = t0([("00 B2 01 0C 00", "60" * 250)])
+    raises(ProtocolError, t.transmit, h("00B2010C00"))
+
+
+def test_ins_with_nothing_left_is_typed_error():
+    # case 1: the card asks for "all remaining bytes" when there are none, forever
+    t, _ = t0([("00 20 00 80 00", "20" * 250)])
+    raises(ProtocolError, t.transmit, h("00200080"))
+
+
+def test_last_get_response_round_may_end_the_exchange():
+    # the 8th GET RESPONSE round answering 9000 is a normal end, not "keeps answering"
+    script = [("00 B2 01 0C 00", "61 01")]
+    for _ in range(7):
+        script.append(("00 C0 00 00 01", "C0 AA 61 01"))
+    script.append(("00 C0 00 00 01", "C0 BB 90 00"))
+    t, _ = t0(script)
+    assert t.transmit(h("00B2010C00")) == h("AA" * 7 + "BB 9000")

@@ -114,3 +114,29 @@ def test_card_that_never_resynchs_is_a_typed_error():
     for _ in range(9):
         script.append((blk(0xC0), bad))
     raises(ProtocolError, T1(ScriptedLine(script), ATR).transmit, h("80CA9F1700"))
+
+
+def test_pin_block_wiped_from_the_block_buffer():
+    verify = h("0020008008 241234FFFFFFFFFF")
+    line = ScriptedLine([(blk(0x00, verify), blk(0x00, h("63C2")))])
+    tx = bytearray(edc.MAX_BLOCK)
+    t = T1(line, ATR, bufs=(tx, bytearray(edc.MAX_BLOCK), bytearray(260)))
+    assert t.transmit(verify) == h("63C2")
+    assert tx == bytearray(edc.MAX_BLOCK), tx  # nothing of the PIN block is left
+
+
+def test_endless_wtx_requests_give_up():
+    wtx = blk(0xC3, b"\x01")
+    script = [(blk(0x00, h("00B2010C00")), wtx)]
+    for _ in range(80):
+        script.append((blk(0xE3, b"\x01"), wtx))
+    t = T1(ScriptedLine(script), ATR)
+    raises(ProtocolError, t.transmit, h("00B2010C00"))
+
+
+def test_wtx_during_ifs_request_is_granted_then_the_answer_read():
+    line = ScriptedLine([(blk(0xC1, b"\xfe"), blk(0xC3, b"\x02")),
+                         (blk(0xE3, b"\x02"), blk(0xE1, b"\xfe"))])
+    t = T1(line, ATR)
+    t.start()
+    assert t.retransmits == 0 and not line.script

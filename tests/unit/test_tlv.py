@@ -61,3 +61,20 @@ def test_constructed_bit():
     assert tlv.constructed(0xBF0C)
     assert not tlv.constructed(0x9F27)
     assert not tlv.constructed(0x5A)
+
+
+def test_dol_lengths_are_one_byte_and_fit_a_command():
+    assert tlv.dol(h("9F0206 9A03")) == [(0x9F02, 6), (0x9A, 3)]
+    raises(ProtocolError, tlv.dol, h("9F02 81 06"))  # BER long form: not in a DOL
+    raises(ProtocolError, tlv.dol, h("9F02 7F 9F03 7F 9F04 7F"))  # 381 bytes of values
+    raises(ProtocolError, tlv.dol, h("9F02"))  # no length
+
+
+def test_deep_nesting_is_a_typed_error():
+    buf = b""
+    for _ in range(40):
+        buf = tlv.encode(0x70, buf)
+    raises(ProtocolError, tlv.find, buf, 0x5A)
+    raises(ProtocolError, tlv.collect, buf, (0x5A,), {})
+    shallow = tlv.encode(0x6F, tlv.encode(0xA5, tlv.encode(0xBF0C, tlv.encode(0x61, tlv.encode(0x4F, b"\xA0")))))
+    assert tlv.value(shallow, 0x4F) == b"\xA0"
