@@ -37,10 +37,11 @@ class SimLine:
         self._f = bytearray(2)
         self._out = bytearray(64)
         self._mv = memoryview(self._f)
+        self._mv1 = self._mv[1:]
         self.counters = Counters()
         self._sent = bytearray(300)  # characters sent since the card last spoke
         self._sn = 0
-        self.protocol = 0
+        self.protocol = -1  # 0 or 1 while the card is powered, -1 when not
         self.guard = 0
 
     def insert(self):
@@ -61,10 +62,12 @@ class SimLine:
     def present(self):
         if self.sock is None:
             return False
-        for _, ev in self.poll.poll(0):
+        for _, ev in self.poll.ipoll(0):  # ipoll: no list made at each pass of the idle loop
             if ev & ~_POLLIN:  # hang-up or error: card pulled out
                 self.remove()
                 return False
+            if self.protocol >= 0:  # powered: the card's characters are read_byte's
+                break
             if not self.sock.recv(1):  # orderly close: card pulled out
                 self.remove()
                 return False
@@ -116,6 +119,7 @@ class SimLine:
 
     def deactivate(self):
         self._wipe()
+        self.protocol = -1
         if self.sock is not None:
             self._send(79, 0)
 
@@ -177,13 +181,19 @@ class SimLine:
         c.tx += n - k
         c.etu += (n - k) * (12 + self.guard)
 
+    def _ready(self, ms):
+        # Whether the card spoke within ms (ipoll: nothing allocated per character).
+        for _ in self.poll.ipoll(ms):
+            return True
+        return False
+
     def _frame(self, ms):
         got = 0
         while got < 2:
-            if not self.poll.poll(ms):
+            if not self._ready(ms):
                 raise CardTimeout("card silent")
             try:
-                n = self.sock.readinto(self._mv[got:])
+                n = self.sock.readinto(self._mv1 if got else self._mv)  # views made once
             except OSError:
                 n = 0
             if not n:
@@ -216,31 +226,27 @@ class SimLine:
         raise ProtocolError("parity errors")
 
 
-class TextDisplay:
-    # The sim board's display is its test link (the reader reports every change).
-    def show(self, text):
-        pass
-
-    def off(self):
-        pass
-
-
-class NoKeys:
-    # The sim board has no keypad: keys come over the test link.
-    def poll(self):
-        return None
-
-
 class Board:
     name = "sim"
 
     def __init__(self, settings):
         self.settings = settings
         self.line = SimLine(settings["card"], settings.get("etu_us", 93))
-        self.display = TextDisplay()
-        self.keys = NoKeys()
+        # The board is its own display and keypad (two classes fewer in a small heap): the
+        # display is the test link (the reader reports every change), keys come over it too.
+        self.display = self
+        self.keys = self
         if settings.get("inserted", True):
             self.line.insert()
+
+    def show(self, text):
+        pass
+
+    def off(self):
+        pass
+
+    def poll(self):
+        return None  # no keypad
 
     def set_card(self, inserted):
         if inserted:

@@ -106,7 +106,8 @@ class App:
 
     def _take(self):
         out = self.out
-        self.out = []
+        if out:  # a new list only after actions: the reader's tick every pass allocates nothing
+            self.out = []
         return out
 
     def inputs(self):

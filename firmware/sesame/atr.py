@@ -38,28 +38,30 @@ def remaining(buf, n):
 
 
 class Atr:
-    # Parsed ATR; fields hold ISO 7816-3 defaults when the card does not say otherwise.
+    # Parsed ATR. The ISO 7816-3 defaults are class attributes, shadowed by an instance
+    # attribute only when the card says otherwise: this object is made while the heap of
+    # a small board is at its fullest, and a smaller instance dict needs less room there.
+    convention = None  # "direct" / "inverse"
+    Fi = 372
+    Di = 1
+    fmax_mhz = 5
+    N = 0  # extra guard time (TC1)
+    WI = 10  # T=0 waiting integer (TC2)
+    IFSC = 32  # T=1 (TA3)
+    BWI = 4  # T=1 (TB3 high nibble)
+    CWI = 13  # T=1 (TB3 low nibble)
+    edc = "lrc"  # T=1 (TC3 b1)
+    # TA1 and TA2 as received, packed in one int (few attributes, as above): bits 0-8
+    # TA1 + 1, bits 9-17 TA2 + 1, 0 = absent; bit 18: T=1 bytes seen (first TA/TB/TC count).
+    _ta = 0
+    class_indicator = None  # first TA after T=15
+    historical = b""
+    tck = "absent"
+
     def __init__(self, raw):
         self.raw = bytes(raw)
         self.errors = []
-        self.convention = None  # "direct" / "inverse"
         self.protocols = []  # protocol numbers offered, first = default
-        self.Fi = 372
-        self.Di = 1
-        self.fmax_mhz = 5
-        self.N = 0  # extra guard time (TC1)
-        self.WI = 10  # T=0 waiting integer (TC2)
-        self.IFSC = 32  # T=1 (TA3)
-        self.BWI = 4  # T=1 (TB3 high nibble)
-        self.CWI = 13  # T=1 (TB3 low nibble)
-        self.edc = "lrc"  # T=1 (TC3 b1)
-        # TA1 and TA2 as received, packed in one int (few attributes: this object is
-        # made while the heap of a small board is at its fullest): bits 0-8 TA1 + 1,
-        # bits 9-17 TA2 + 1, 0 = absent; bit 18: T=1 bytes seen (first TA/TB/TC count).
-        self._ta = 0
-        self.class_indicator = None  # first TA after T=15
-        self.historical = b""
-        self.tck = "absent"
         self._parse()
 
     @property
@@ -183,6 +185,8 @@ class Atr:
                 self._ta |= (ta + 1) << 9
             if tc is not None:
                 self.WI = tc
+                if not tc:  # reserved: a work waiting time of 0
+                    self.errors.append("reserved TC2 00")
         elif t == 1:
             if self._ta & 0x40000:
                 return  # only the first T=1 group's TA3 TB3 TC3

@@ -24,14 +24,18 @@ class Link:
         if b in (10, 13):
             n = self._n
             self._n = 0
-            if n == 0 or self._buf[0] != 33:  # not "!": REPL noise, ignore
+            if n <= 0 or self._buf[0] != 33:  # not "!": REPL noise, ignore
                 return None
-            line = bytes(self._buf[1:n]).decode()
+            line = bytes(self._buf[1:n]).decode()  # printable ASCII only: cannot fail
             sp = line.find(" ")
             return (line, "") if sp < 0 else (line[:sp], line[sp + 1:])
-        if self._n < len(self._buf):
-            self._buf[self._n] = b
-            self._n += 1
+        n = self._n
+        if n >= 0:
+            if 32 <= b < 127 and n < len(self._buf):
+                self._buf[n] = b
+                self._n = n + 1
+            else:  # binary, or longer than any command: not a command, ignore the line
+                self._n = -1
         return None
 
     def check(self, cmd, arg, can_card=False):

@@ -19,11 +19,17 @@ class Reader:
         self.board = board
         s = board.settings
         self.app = App(auto_off_ms=int(s.get("auto_off_s", 35) * 1000))
-        self.stdin = stdin or sys.stdin
+        stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.link = Link(self._write, bool(s.get("test_build")))
         self.poll = select.poll()
-        self.poll.register(self.stdin, select.POLLIN)
+        self.poll.register(stdin, select.POLLIN)
+        # The idle loop allocates nothing (garbage made every pass left the heap of a small
+        # board in pieces): MicroPython's ipoll reuses one result tuple where poll makes a
+        # list (CPython, host tests: poll), and stdin is read into a 1-byte buffer.
+        self._ipoll = getattr(self.poll, "ipoll", self.poll.poll)
+        self._in = getattr(stdin, "buffer", stdin)
+        self._b = bytearray(1)
         self.now = 0
         self._t = time.ticks_ms()
         self._card = False
@@ -32,6 +38,8 @@ class Reader:
         # Optional board hooks (real boards): fed each loop pass; called after "off".
         self._feed = getattr(board, "feed_watchdog", None)
         self._sleep = getattr(board, "sleep_until_wake", None)
+        self._busy = False  # in a transaction
+        self._ack = False  # an injected key waits for its @ok
 
     def _write(self, s):
         self.stdout.write(s)
@@ -57,7 +65,7 @@ class Reader:
                 b.display.off()
                 b.line.deactivate()
                 self.link.event("off")
-                if self._sleep:
+                if self._sleep and not self._busy:  # mid-transaction: after it (transact)
                     self._sleep()  # returns on a key or a card insertion/removal
             elif kind == "transact":
                 self.do(self.transact(arg))
@@ -66,6 +74,7 @@ class Reader:
         app = self.app
         line = self.board.line
         trace = None
+        self._busy = True
         try:
             atr, transport = open_session(line)
             if self.tracing and self.link.test_build:
@@ -80,20 +89,21 @@ class Reader:
             self.link.event("error", type(e).__name__)
             return app.failed(e, self._clock())
         finally:
+            self._busy = False
             app._wipe()
             line.deactivate()
             if trace:
                 trace.end()
+            if app.state == "off" and self._sleep:  # switched off at the last-try prompt
+                self._sleep()
 
     def _serial(self):
         # Drains the test link; returns a key to inject or None.
         key = None
-        while self.poll.poll(0):
-            b = self.stdin.buffer.read(1) if hasattr(self.stdin, "buffer") else self.stdin.read(1)
-            if not b:
+        while self._ready(0):
+            if not self._in.readinto(self._b):
                 break
-            b = b[0] if not isinstance(b, int) else b
-            cmd = self.link.feed(b)
+            cmd = self.link.feed(self._b[0])
             if cmd is None:
                 continue
             if cmd[0] == "status":
@@ -123,11 +133,17 @@ class Reader:
                 break
         return key
 
+    def _ready(self, ms):
+        # Whether the test link has input within ms.
+        for _ in self._ipoll(ms):
+            return True
+        return False
+
     def step(self, wait_ms):
         # One pass of the loop: waits up to wait_ms for the serial, then handles events.
         if self._feed:
             self._feed()
-        self.poll.poll(wait_ms)
+        self._ready(wait_ms)
         now = self._clock()
         b = self.board
         present = b.line.present()
@@ -136,22 +152,30 @@ class Reader:
             self.link.event("card", "in" if present else "out")
             self.do(self.app.card_event(present, now))
         k = self._serial()
-        injected = k is not None
-        if k is None:
+        if k is not None:
+            self._ack = True
+        else:
             k = b.keys.poll()
         if k is not None:
             self.do(self.app.key(k, now))
-        if injected:
-            self.link.event("ok", "key")  # after the key's effects, so the host can sync
+        self._acked()  # after the key's effects (a transaction's end), so the host can sync
         self.do(self.app.tick(now))
 
     def _confirm(self):
         # Last PIN try (called by the engine before VERIFY): the app warns and waits for
         # OK again; the loop runs on (keys, link, card, timeout) until it decides.
         self.do(self.app.last_try(self._clock()))
+        self._acked(True)  # the OK that started the transaction: the host may press the next
         while self.app.state == "lasttry":
             self.step(self.board.settings.get("loop_ms", 10))
         return self.app.state == "busy"
+
+    def _acked(self, now=False):
+        # Answers an injected key (@ok key) once its effects are shown: a key pressed at
+        # the last-try prompt, once the transaction it lets go on is over.
+        if self._ack and (now or not self._busy):
+            self._ack = False
+            self.link.event("ok", "key")
 
     def _about(self):
         build = "test" if self.link.test_build else "production"
@@ -162,5 +186,9 @@ class Reader:
         self._card = b.line.present()
         self.link.event("ready", self._about())
         self.do(self.app.power_on(self._clock(), self._card))
+        ms = b.settings.get("loop_ms", 10)
         while True:
-            self.step(b.settings.get("loop_ms", 10))
+            try:
+                self.step(ms)
+            except Exception as e:  # a bug must not leave a dead reader behind (Ctrl-C,
+                self.link.event("error", type(e).__name__)  # KeyboardInterrupt, still stops it)

@@ -30,18 +30,19 @@
 from micropython import const
 from sesame import atr as _atr
 from sesame.errors import CardAbsent, CardTimeout, ProtocolError
-from sesame.t0 import T0
 
 _FIRST_CHAR_ETU = const(120)  # 40 000-45 000 clocks at F = 372 (EMV Book 1 8.2.2)
 _CHAR_ETU = const(9600)  # between two ATR characters
 _TS_INVERSE_AS_DIRECT = const(0x03)
 
-# The transports' large buffers, made once when this module loads (at boot, while the heap
-# is whole) and lent to each session: a 260-byte buffer asked for in the middle of a
-# transaction may find no room in the fragmented heap of a small board (the 64 KB heap
-# test failed that way with 9 KB free in pieces of at most 112 bytes).
+# The transports' large buffers, made once and lent to each session: a 260-byte buffer
+# asked for in the middle of a transaction may find no room in the fragmented heap of a
+# small board (the 64 KB heap test failed that way with 9 KB free in pieces of at most
+# 112 bytes). The response buffer is made when this module loads (at boot, while the heap
+# is whole); the T=1 blocks at the first T=1 session (the heap is then still in one piece:
+# the idle loop allocates nothing), so a T=0 card never pays for them.
 _RESP = bytearray(260)  # response data + SW (T=0 and T=1)
-_BLOCKS = (bytearray(259), bytearray(259))  # T=1 blocks sent and received (edc.MAX_BLOCK)
+_blocks = None  # T=1 blocks sent and received (2 x edc.MAX_BLOCK)
 
 
 class Counters:
@@ -92,6 +93,7 @@ def _usable(a):
 
 def open_session(line, negotiate=True):
     # Activates the card and returns (atr, transport). Deactivates it on failure.
+    global _blocks
     if not line.present():
         raise CardAbsent("no card")
     raw = line
@@ -119,9 +121,13 @@ def open_session(line, negotiate=True):
         if t == 1:
             from sesame.t1 import T1  # loaded for T=1 cards only
 
-            tr = T1(line, a, bufs=(_BLOCKS[0], _BLOCKS[1], _RESP))
+            if _blocks is None:
+                _blocks = (bytearray(259), bytearray(259))
+            tr = T1(line, a, bufs=(_blocks[0], _blocks[1], _RESP))
             tr.start()
             return a, tr
+        from sesame.t0 import T0  # loaded for T=0 cards only (a T=1 session has no room to spare)
+
         return a, T0(line, a, _RESP)
     except Exception:
         raw.deactivate()

@@ -5,6 +5,7 @@ the last-try warning; a trace recorded with `sesame trace` replays to the same c
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,11 +94,12 @@ def test_last_try_warning_then_blocked(make_reader):
     r.press("CODE", *"1234")
     c.send("!key OK")
     c.wait("disp", "LASt try")
+    c.wait("ok", "key")  # the first OK's, at once: the host may press the next key
     assert [e.arg for e in c.history if e.name == "state"][-1] == "lasttry"
     c.send("!key OK")
     c.wait("state", "code", timeout=20)
     code = c.wait("disp").arg
-    c.wait("ok", "key")  # the first OK's, once its transaction is over
+    c.wait("ok", "key")  # the second OK's, once the transaction it let go on is over
     assert verify("visa_dpa", code, []).exit_code == 0
     # declining the last try: no VERIFY, the counter stays at 1
     for _ in range(2):
@@ -107,9 +109,9 @@ def test_last_try_warning_then_blocked(make_reader):
     r.press("CODE", *"1234")
     c.send("!key OK")
     c.wait("disp", "LASt try")
+    c.wait("ok", "key")
     c.send("!key CLEAR")
     c.wait("state", "idle", timeout=20)
-    c.wait("ok", "key")
     c.wait("ok", "key")
     out = subprocess.run([SESAME, "card", "--card", "visa_dpa"], capture_output=True, text=True)
     assert "PIN tries: 1 of 3" in out.stdout, out.stdout
@@ -195,3 +197,17 @@ def test_trace_cli_then_replay_cli(make_reader, tmp_path, card, case):
                          text=True, timeout=60)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr, bad.stderr
     assert "no answer to" in bad.stderr, bad.stderr
+
+
+@pytest.mark.sim_only
+def test_headless_keys_through_the_last_try_prompt(state_dir):
+    # `sesame sim --keys` presses OK again at "LASt try" and gets its code (exit 0)
+    def sim(keys):
+        return subprocess.run([SESAME, "sim", "--keys", keys, "--timeout", "20"],
+                              capture_output=True, text=True, timeout=60)
+    for left in ("2 triES", "1 triE"):
+        r = sim("CODE 9 9 9 9 OK")
+        assert r.stdout.splitlines()[-1] == left, r.stdout + r.stderr
+    r = sim("CODE 1 2 3 4 OK OK")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "LASt try" in r.stdout.splitlines() and re.match(r"^\d{4} \d{4}$", r.stdout.splitlines()[-1])

@@ -29,6 +29,13 @@ def test_code_is_shown_as_two_groups(reader):
     assert CODE_RE.match(code), code
 
 
+def test_garbage_on_the_link_is_ignored(reader):
+    # binary bytes, an overlong line: ignored, the reader keeps answering and working
+    reader.client.ser.write(b"!\xff\xfe\x80\n!key " + b"9" * 80 + b"\n\x00\x01\n")
+    reader.client.sync()
+    assert CODE_RE.match(reader.get_code())
+
+
 @pytest.mark.sim_only
 def test_issuer_accepts_code_once(reader):
     code = reader.get_code()

@@ -97,5 +97,6 @@ def test_reported_malformations():
     long = atr.Atr(h("3B 0F") + bytes(15) + bytes(20))
     assert not long.valid and any("too long" in e or "extra" in e for e in long.errors)
     assert any("reserved TA1" in e for e in atr.Atr(h("3B 10 77")).errors)
+    assert "reserved TC2 00" in atr.Atr(h("3B 80 40 00")).errors  # WWT 0: unusable
     assert atr.Atr(_tck(h("3B 80 81 31 FE 45"))[:-1] + b"\x00").tck == "bad"
     assert atr.Atr(h("3B 80 81 31 FE 45")).errors == ["truncated"]  # TCK missing

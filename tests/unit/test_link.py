@@ -49,3 +49,12 @@ def test_events():
     link.event("disp", "1234 5678")
     link.event("off")
     assert lines == ["@disp 1234 5678\n", "@off\n"]
+
+
+def test_binary_and_overlong_lines_are_ignored_not_fatal():
+    link, _ = make(True)
+    out = [link.feed(b) for b in b"!\xff\xfe\n"]
+    assert out == [None] * 4
+    out = [link.feed(b) for b in b"!key " + b"1" * 60 + b"\n"]
+    assert out == [None] * len(out)
+    assert feed(link, "!key OK\n") == ("key", "OK")  # the next line is parsed again
