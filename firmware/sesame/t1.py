@@ -34,7 +34,9 @@ class T1:
         self.ifsd = ifsd
         self.ns = 0
         self.nr = 0
-        # BWT = 11 etu + 2^BWI x 960 x 372 / f; in etu: x D / F ... per EMV, 960 x 372 x D/F
+        # BWT = 11 etu + 2^BWI x 960 x 372 / f seconds = 11 + 2^BWI x 960 x 372 x D / F etu
+        # (ISO/IEC 7816-3 11.4.3), waited + 960 x D etu; CWT = 11 + 2^CWI etu, waited + 4
+        # (EMV Book 1 9.2.4.2: what a terminal must tolerate)
         self.bwt = 11 + ((1 << atr.BWI) * 960 * 372 * atr.Di) // atr.Fi + 960 * atr.Di
         self.cwt = 11 + (1 << atr.CWI) + 4
         self.retransmits = 0
