@@ -45,10 +45,6 @@ class PioCardLine(CardLine):
         self.ts = True
         self.t = 0
 
-    @property
-    def repeats(self):
-        return self.counters.repeats
-
     def _defaults(self):
         super()._defaults()
         self.t = 0

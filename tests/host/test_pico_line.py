@@ -270,7 +270,7 @@ def test_activation_atr_and_exchange():
     assert (line.read_byte(9600), line.read_byte(9600)) == (0x61, 0x1C)
     with pytest.raises(CardTimeout):
         line.read_byte(200)
-    assert line.repeats == 0
+    assert line.counters.repeats == 0
 
 
 def test_inverse_convention_card():
@@ -292,7 +292,7 @@ def test_rejected_character_is_repeated_and_bad_parity_signalled():
     assert card.rejected == [0xCA]
     assert (line.read_byte(9600), line.read_byte(9600)) == (0x90, 0x00)
     assert card.errors_seen == 1  # the reader's error signal made the card repeat 90
-    assert line.repeats == 2
+    assert line.counters.repeats == 2
 
 
 def test_no_card_and_removal():
@@ -333,7 +333,7 @@ def test_t1_mode_no_error_signal_parity_reported_and_block_guard_time():
     with pytest.raises(ProtocolError):
         line.read_byte(9600)  # E1 with a bad parity
     assert [line.read_byte(9600) for _ in range(3)] == [0x01, 0xFE, 0x1E]
-    assert card.errors_seen == 0 and line.repeats == 0
+    assert card.errors_seen == 0 and line.counters.repeats == 0
     last_card_start = card.last[0]
     line.write(bytes.fromhex("00C101FE3E"))
     first = [s for s, _ in card.bus.reader_frames(10**9) if s > last_card_start][0]
