@@ -158,7 +158,9 @@ class Reader:
             k = b.keys.poll()
         if k is not None:
             self.do(self.app.key(k, now))
-        self._acked()  # after the key's effects (a transaction's end), so the host can sync
+        # after the key's effects (a transaction's end), so the host can sync; a key that
+        # leaves the last-try prompt up (a digit) is answered at once
+        self._acked(self._busy and self.app.state == "lasttry")
         self.do(self.app.tick(now))
 
     def _confirm(self):

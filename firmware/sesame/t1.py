@@ -12,7 +12,7 @@ _RETRIES = const(3)  # bad blocks in a row before RESYNCH
 _RESYNCHS = const(3)  # RESYNCH attempts before we give up
 _IFSD = const(254)
 _MAX_STEPS = const(64)  # blocks exchanged for one chunk, whatever the card does
-_MAX_WTX = const(64)  # sum of WTX multipliers granted in one APDU (~64 BWT), not forever
+_MAX_WTX = const(255)  # sum of WTX multipliers granted in one APDU: one maximal request
 _OK = const(0)
 _EDC = const(1)  # EDC or parity error
 _OTHER = const(2)  # any other error (timeout, bad length, unexpected block)
@@ -64,7 +64,6 @@ class T1:
         rx = self._rx
         wait = self.bwt * self._wtx
         self._wtx = 1
-        self._wtx_sum = 0  # WTX granted during this APDU
         try:
             rx[0] = line.read_byte(wait)
             rx[1] = line.read_byte(self.cwt)

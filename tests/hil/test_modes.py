@@ -96,6 +96,8 @@ def test_last_try_warning_then_blocked(make_reader):
     c.wait("disp", "LASt try")
     c.wait("ok", "key")  # the first OK's, at once: the host may press the next key
     assert [e.arg for e in c.history if e.name == "state"][-1] == "lasttry"
+    r.press("5")  # a key that leaves the prompt up is answered at once too
+    assert [e.arg for e in c.history if e.name == "state"][-1] == "lasttry"
     c.send("!key OK")
     c.wait("state", "code", timeout=20)
     code = c.wait("disp").arg

@@ -134,6 +134,19 @@ def test_endless_wtx_requests_give_up():
     raises(ProtocolError, t.transmit, h("00B2010C00"))
 
 
+def test_wtx_multipliers_are_bounded_per_apdu():
+    # one large request is granted; the sum over one APDU is bounded (the card cannot
+    # stretch the wait forever with ever-new requests)
+    line = ScriptedLine([(blk(0x00, h("80CA9F1700")), blk(0xC3, b"\xc8")),
+                         (blk(0xE3, b"\xc8"), blk(0x00, h("9F17 0103 9000")))])
+    assert T1(line, ATR).transmit(h("80CA9F1700")) == h("9F17 0103 9000")
+    big = blk(0xC3, b"\x64")
+    line = ScriptedLine([(blk(0x00, h("00B2010C00")), big), (blk(0xE3, b"\x64"), big),
+                         (blk(0xE3, b"\x64"), big)])
+    e = raises(ProtocolError, T1(line, ATR).transmit, h("00B2010C00"))
+    assert "more time" in str(e), e
+
+
 def test_wtx_during_ifs_request_is_granted_then_the_answer_read():
     line = ScriptedLine([(blk(0xC1, b"\xfe"), blk(0xC3, b"\x02")),
                          (blk(0xE3, b"\x02"), blk(0xE1, b"\xfe"))])
