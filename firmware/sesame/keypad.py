@@ -65,12 +65,16 @@ class MatrixKeypad:
 
     def scan(self):
         # One pass: each row pulled low in turn, the columns read (low = key down).
+        # Index loops: enumerate() would allocate on every poll (the loop polls ~100/s).
         found = NONE
-        nc = len(self.cols)
-        for i, r in enumerate(self.rows):
+        rows = self.rows
+        cols = self.cols
+        nc = len(cols)
+        for i in range(len(rows)):
+            r = rows[i]
             r.value(0)
-            for j, c in enumerate(self.cols):
-                if not c.value():
+            for j in range(nc):
+                if not cols[j].value():
                     found = SEVERAL if found != NONE else i * nc + j
             r.value(1)
         if found >= 0 and self.keymap[found] is None:

@@ -4,6 +4,7 @@
 # MemoryError. Under CPython the same loops run unlocked (their results are checked).
 from unitcheck import h
 from sesame import atr, edc
+from sesame.keypad import KEYMAP_4X4, MatrixKeypad
 from sesame.inverse import INVERSE, InverseLine
 from sesame.t0 import T0
 from sesame.t1 import T1
@@ -83,6 +84,32 @@ def test_inverse_decoding_does_not_allocate():
     finally:
         heap_unlock()
     assert x == want
+
+
+class Pin:
+    # A keypad pin: a row drives it, a column reads it (low = the key on it is down).
+    def __init__(self, level=1):
+        self.level = level
+
+    def value(self, v=None):
+        if v is not None:
+            self.level = v
+        return self.level
+
+
+def test_keypad_poll_does_not_allocate():
+    # the reader polls the keypad on every pass of its loop (~100 times a second)
+    cols = [Pin(), Pin(), Pin(), Pin()]
+    pad = MatrixKeypad([Pin(), Pin(), Pin(), Pin()], cols, KEYMAP_4X4, None, 0)
+    heap_lock()
+    try:
+        idle = pad.scan()
+        idle2 = pad.deb.update(idle, 5)
+        cols[2].level = 0  # every row reads this column low: several keys
+        several = pad.scan()
+    finally:
+        heap_unlock()
+    assert (idle, idle2, several) == (-1, -1, -2)
 
 
 def test_the_lock_is_real_under_micropython():
