@@ -88,7 +88,7 @@ class PioCardLine(CardLine):
         if sm is not None:
             sm.active(0)
             while sm.rx_fifo():
-                sm.get()
+                sm.get(None, 23)
             self.port = None
         Pin(self.io_n, Pin.IN, Pin.PULL_UP)
 
@@ -135,9 +135,12 @@ class PioCardLine(CardLine):
             sm.active(1)
 
     def _wait_word(self, timeout_etu):
+        # The pushed word's top 9 bits (drivers/card_pio.py): a received character's 9
+        # levels, or after a sent one bit 8 = accepted. get() shifts them down itself: a
+        # full 32-bit word would be a long int, allocated on every character.
         sm = self._port()
         self._wait(timeout_etu * self.etu_us)
-        return sm.get()
+        return sm.get(None, 23)
 
     def write(self, data):
         sm = self._ready()
@@ -157,7 +160,7 @@ class PioCardLine(CardLine):
                 sm.put(w)
                 c.tx += 1
                 c.etu += 13 + self.guard
-                if self._wait_word(40 + self.guard) >> 31 or self.t:
+                if self._wait_word(40 + self.guard) & 0x100 or self.t:
                     break  # accepted (T=1 has no error signal: a low level is noise)
                 tries += 1
                 c.repeats += 1
@@ -172,7 +175,7 @@ class PioCardLine(CardLine):
         self._ready()
         tries = 0
         while True:
-            lv = self._wait_word(timeout_etu) >> 23
+            lv = self._wait_word(timeout_etu)
             self._received()
             if self.ts:  # first character after a reset: TS sets the convention
                 self.ts = False

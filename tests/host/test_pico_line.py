@@ -159,9 +159,10 @@ class StateMachine:
         assert len(self.m.state.transmit_fifo) < 4
         self.m.put(w)
 
-    def get(self):
+    def get(self, buf=None, shift=0):
+        assert buf is None
         self.catch_up()
-        return self.m.get()
+        return self.m.get() >> shift
 
     def rx_fifo(self):
         self.catch_up()
