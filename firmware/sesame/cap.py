@@ -17,7 +17,7 @@
 #   digits      [Mode-2 TDS over the AC] then token -> IPB bits -> decimal code
 from micropython import const
 from sesame import tlv
-from sesame.errors import CardError, NoApplication, PinBlocked, PinWrong, ProtocolError, StatusError
+from sesame.errors import BadData, CardError, NoApplication, PinBlocked, PinWrong, StatusError
 
 _SW_OK = const(0x9000)
 
@@ -116,21 +116,21 @@ def code_text(value):
 def split_genac(resp):
     # GENERATE AC response data -> (cid, atc, ac, iad) (EMV Book 3 6.5.5.4).
     if not resp:
-        raise ProtocolError("GENAC: empty")
+        raise BadData("GENAC: empty")
     if resp[0] == 0x80:
         r = tlv.find(resp, 0x80)
         if r is None or r[1] - r[0] < 11:
-            raise ProtocolError("GENAC: short")
+            raise BadData("GENAC: short")
         v = resp[r[0]:r[1]]
         return v[0:1], v[1:3], v[3:11], v[11:]
     if resp[0] == 0x77:
         f = tlv.collect(resp, (0x9F27, 0x9F36, 0x9F26, 0x9F10), {})
         if 0x9F27 not in f or 0x9F36 not in f or 0x9F26 not in f:
-            raise ProtocolError("GENAC: no CID/ATC/AC")
+            raise BadData("GENAC: no CID/ATC/AC")
         if len(f[0x9F27]) != 1 or len(f[0x9F36]) != 2 or len(f[0x9F26]) != 8:
-            raise ProtocolError("GENAC: no CID/ATC/AC")
+            raise BadData("GENAC: no CID/ATC/AC")
         return f[0x9F27], f[0x9F36], f[0x9F26], f.get(0x9F10, b"")
-    raise ProtocolError("GENAC: template")
+    raise BadData("GENAC: template")
 
 
 def code_from(card, cid, atc, ac, iad, data=()):
@@ -185,7 +185,7 @@ class Cap:
     def _cmd(self, what, apdu, ok=(_SW_OK,)):
         r = self.t.transmit(apdu)
         if len(r) < 2:
-            raise ProtocolError(what + ": no SW")
+            raise BadData(what + ": no SW")
         sw = _sw(r)
         if sw not in ok:
             raise StatusError(what, sw)
@@ -209,12 +209,12 @@ class Cap:
             fci = r[:-2]
             try:
                 name = tlv.value(fci, 0x84) or aid
-            except ProtocolError:
+            except BadData:
                 continue
             data = terminal_data(name, mode, challenge, amount)
             try:
                 card = self.read_data(fci, data)
-            except (StatusError, ProtocolError):  # refused or malformed: next candidate
+            except (StatusError, BadData):  # refused or malformed (not the line): next one
                 continue
             if 0x8C in card:
                 return name, fci, card, data
@@ -231,20 +231,20 @@ class Cap:
         if resp[:1] == b"\x80":  # format 1: AIP || AFL
             r = tlv.find(resp, 0x80)
             if r is None or r[1] - r[0] < 2:
-                raise ProtocolError("GPO")
+                raise BadData("GPO")
             aip, afl = bytes(resp[r[0]:r[0] + 2]), bytes(resp[r[0] + 2:r[1]])
         elif resp[:1] == b"\x77":  # format 2: TLV objects
             aip, afl = tlv.value(resp, 0x82), tlv.value(resp, 0x94) or b""
         else:
-            raise ProtocolError("GPO")
+            raise BadData("GPO")
         if len(afl) % 4:
-            raise ProtocolError("AFL")
+            raise BadData("AFL")
         card = {0x82: aip}
         wanted = (0x8C, 0x8D, 0x9F56, 0x9F55, 0x5F34)
         for i in range(0, len(afl), 4):
             sfi, first, last = afl[i] >> 3, afl[i + 1], afl[i + 2]
             if not 1 <= sfi <= 30 or first == 0 or last < first:
-                raise ProtocolError("AFL")
+                raise BadData("AFL")
             for rec in range(first, last + 1):
                 apdu = bytes((0x00, 0xB2, rec, (sfi << 3) | 4, 0x00))
                 body, _ = self._cmd("READ RECORD", apdu)
@@ -258,7 +258,7 @@ class Cap:
         if len(r) >= 2 and _sw(r) == _SW_OK:
             try:
                 v = tlv.value(r[:-2], 0x9F17)
-            except ProtocolError:
+            except BadData:
                 return None
             if v:
                 return v[0]
@@ -286,7 +286,7 @@ class Cap:
             for i in range(len(pin)):
                 pin[i] = 0
         if len(r) < 2:
-            raise ProtocolError("VERIFY: no SW")
+            raise BadData("VERIFY: no SW")
         sw = _sw(r)
         if sw == _SW_OK:
             return

@@ -22,6 +22,12 @@ class ProtocolError(CardError):
     pass
 
 
+class BadData(ProtocolError):
+    # The card's data is malformed (TLV, DOL, AFL, GPO or GENERATE AC layout): the line
+    # works, so the CAP engine may go on with the next application candidate.
+    pass
+
+
 class StatusError(CardError):
     # An APDU ended with a status word the CAP flow cannot accept.
     def __init__(self, what, sw):

@@ -2,7 +2,7 @@
 # Loaded by the CAP engine only for cards that have a PSE (a small heap matters).
 from micropython import const
 from sesame import tlv
-from sesame.errors import ProtocolError
+from sesame.errors import BadData
 
 _MAX_RECORDS = const(16)  # directory records read at most
 
@@ -12,7 +12,7 @@ def directory(t, fci):
     # the AIDs by priority (87 b4-b1; none = last), the card's order among equals.
     try:
         sfi = tlv.value(fci, 0x88)
-    except ProtocolError:
+    except BadData:
         return []
     if not sfi or not 1 <= sfi[0] <= 30:
         return []
@@ -25,7 +25,7 @@ def directory(t, fci):
             for tag, s, e in tlv.items(r, 0, len(r) - 2):
                 if tag == 0x70:
                     _entries(r, s, e, found)
-        except ProtocolError:
+        except BadData:
             break
     found.sort()
     return [e[2] for e in found]

@@ -4,10 +4,22 @@
 from micropython import const
 from sesame.errors import ProtocolError
 
+try:
+    from time import ticks_diff, ticks_ms
+except ImportError:  # CPython (host tools, tests)
+    from time import monotonic
+
+    def ticks_ms():
+        return int(monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
 _NULL = const(0x60)
 _MAX_RESP = const(260)  # short APDUs: at most 256 data bytes + SW1 SW2 (EMV Book 1 9.3)
 _MAX_RETRIES = const(8)  # 61xx / 6Cxx rounds before we call the card broken
-_MAX_IDLE = const(200)  # NULLs in one TPDU: ~200 WWT (minutes) of the card "working"
+_MAX_IDLE = const(200)  # ACKs in one TPDU with nothing left to move (tolerated, bounded)
+_MAX_WORK_MS = const(60_000)  # NULLs in one TPDU: the card may "work" this long, not forever
 
 
 class T0:
@@ -21,6 +33,7 @@ class T0:
         self._hdr = bytearray(5)
         self._resp = resp if resp is not None else bytearray(_MAX_RESP)
         self._n = 0
+        self.ticks = ticks_ms  # the clock bounding NULL bytes (tests may replace it)
 
     def _sw(self, sw1):
         return (sw1 << 8) | self.line.read_byte(self.wwt)
@@ -32,12 +45,17 @@ class T0:
         sent = 0
         got = 0
         idle = 0
+        start = -1
         while True:
             pb = line.read_byte(self.wwt)
-            if pb == _NULL or (pb in (ins, ins ^ 0x01) and sent == len(data) and got >= le):
-                # more time (NULL resets the WWT), or an ACK with nothing left to move
-                # (tolerated): both move nothing, so not forever
-                idle += 1
+            if pb == _NULL:  # more time: the WWT starts again, bounded in all
+                if start < 0:
+                    start = self.ticks()
+                elif ticks_diff(self.ticks(), start) > _MAX_WORK_MS:
+                    raise ProtocolError("T=0: card keeps asking for more time")
+                continue
+            if (pb == ins or pb == ins ^ 0x01) and sent == len(data) and got >= le:
+                idle += 1  # an ACK with nothing left to move: tolerated, not forever
                 if idle > _MAX_IDLE:
                     raise ProtocolError("T=0: card sends procedure bytes that move nothing")
                 continue

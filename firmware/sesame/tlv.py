@@ -2,7 +2,7 @@
 # (0x9F27), definite lengths of 1-3 bytes, 00/FF padding between objects skipped.
 # Values are returned as (start, end) offsets into the caller's buffer: no copies.
 from micropython import const
-from sesame.errors import ProtocolError
+from sesame.errors import BadData
 
 _DEPTH = const(8)  # nesting a search follows (EMV FCIs nest 5 deep): a card cannot
 # exhaust the C stack with a 254-byte response nesting 100 templates
@@ -16,26 +16,26 @@ def _tag(buf, i, end):
     if t & 0x1F == 0x1F:
         while True:
             if i >= end:
-                raise ProtocolError("TLV: truncated tag")
+                raise BadData("TLV: truncated tag")
             b = buf[i]
             i += 1
             t = (t << 8) | b
             if not b & 0x80:
                 break
             if t > 0xFFFFFF:
-                raise ProtocolError("TLV: tag too long")
+                raise BadData("TLV: tag too long")
     return t, i
 
 
 def _length(buf, i, end):
     if i >= end:
-        raise ProtocolError("TLV: missing length")
+        raise BadData("TLV: missing length")
     n = buf[i]
     i += 1
     if n & 0x80:
         k = n & 0x7F
         if k == 0 or k > 3 or i + k > end:
-            raise ProtocolError("TLV: bad length")
+            raise BadData("TLV: bad length")
         n = 0
         for _ in range(k):
             n = (n << 8) | buf[i]
@@ -62,7 +62,7 @@ def items(buf, start=0, end=None):
         tag, i = _tag(buf, i, end)
         n, i = _length(buf, i, end)
         if i + n > end:
-            raise ProtocolError("TLV: value overruns its template")
+            raise BadData("TLV: value overruns its template")
         yield tag, i, i + n
         i += n
 
@@ -70,7 +70,7 @@ def items(buf, start=0, end=None):
 def find(buf, tag, start=0, end=None, depth=0):
     # Depth-first search for `tag`; returns (start, end) of its value or None.
     if depth > _DEPTH:
-        raise ProtocolError("TLV: nested too deep")
+        raise BadData("TLV: nested too deep")
     for t, s, e in items(buf, start, end):
         if t == tag:
             return s, e
@@ -90,7 +90,7 @@ def value(buf, tag):
 def collect(buf, wanted, out, depth=0):
     # Stores into dict `out` a copy of the first value found for each tag in `wanted`.
     if depth > _DEPTH:
-        raise ProtocolError("TLV: nested too deep")
+        raise BadData("TLV: nested too deep")
     for t, s, e in items(buf):
         if t in wanted and t not in out:
             out[t] = bytes(buf[s:e])
@@ -108,12 +108,12 @@ def dol(buf):
     while i < end:
         tag, i = _tag(buf, i, end)
         if i >= end:
-            raise ProtocolError("DOL: missing length")
+            raise BadData("DOL: missing length")
         n = buf[i]
         i += 1
         total += n
         if n & 0x80 or total > DOL_MAX:
-            raise ProtocolError("DOL: too long")
+            raise BadData("DOL: too long")
         out.append((tag, n))
     return out
 

@@ -285,3 +285,21 @@ def test_huge_cdol_is_a_typed_error():
     card = Card()
     card.answers[4] = ("00B2020C00", rec((0x8C, "9F02 7F 9F03 7F 9F04 7F"), (0x9F56, IPB)) + "9000")
     raises(ProtocolError, cap.Cap(card).run, *pin("1234"))
+
+
+def test_a_line_failure_is_not_a_reason_to_try_the_next_application():
+    # malformed data skips to the next candidate (above); a broken line ends the run with
+    # its own error at once, instead of selecting candidates on a dead line
+    card = Card()
+    base = card.transmit
+
+    def transmit(apdu):
+        if bytes(apdu[:2]) == b"\x80\xA8":
+            card.log.append("GPO")
+            raise ProtocolError("T=0: unexpected procedure byte")
+        return base(apdu)
+
+    card.transmit = transmit
+    e = raises(ProtocolError, cap.Cap(card).run, *pin("1234"))
+    assert "procedure" in str(e), e
+    assert card.log[-1] == "GPO", card.log

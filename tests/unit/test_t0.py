@@ -92,8 +92,20 @@ def test_ins_xor_01_and_xor_fe_procedure_bytes():
 
 def test_endless_null_bytes_give_up():
     # NULL bytes each buy a work waiting time, but a card sending only those is broken
-    t, _ = t0([("00 B2 01 0C 00", "60" * 250)])
-    raises(ProtocolError, t.transmit, h("00B2010C00"))
+    # for more than a minute (a clock moving 1 s per NULL here)
+    t, _ = t0([("00 B2 01 0C 00", "60" * 70)])
+    clock = [0]
+
+    def tick():
+        clock[0] += 1000
+        return clock[0]
+
+    t.ticks = tick
+    e = raises(ProtocolError, t.transmit, h("00B2010C00"))
+    assert "more time" in str(e), e
+    # fast NULLs are no reason to give up: 500 of them, then the answer
+    t, _ = t0([("00 B2 01 0C 01", "60" * 500 + "B2 AA 90 00")])
+    assert t.transmit(h("00B2010C01")) == h("AA 9000")
 
 
 def test_ins_with_nothing_left_is_typed_error():
