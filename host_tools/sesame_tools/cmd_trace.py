@@ -17,8 +17,11 @@ from sesame.errors import ProtocolError
 from sesame_tools.client import Event, LinkClient, LinkTimeout
 
 # PAN, track 1, track 2 equivalent, cardholder name, expiry and effective dates, name
-# extended, track 1/2 discretionary data, MasterCard track 2
-PERSONAL = {0x5A, 0x56, 0x57, 0x5F20, 0x5F24, 0x5F25, 0x9F0B, 0x9F1F, 0x9F20, 0x9F6B}
+# extended, track 1/2 discretionary data, MasterCard track 2, IBAN, BIC, and the card's
+# own public keys (ICC and ICC PIN encipherment certificates, which carry the PAN, and
+# their remainders: unique to the card)
+PERSONAL = {0x5A, 0x56, 0x57, 0x5F20, 0x5F24, 0x5F25, 0x9F0B, 0x9F1F, 0x9F20, 0x9F6B,
+            0x5F53, 0x5F54, 0x9F46, 0x9F48, 0x9F2D, 0x9F2F}
 
 
 class TraceError(click.ClickException):

@@ -477,3 +477,21 @@ def test_trace_redaction_zeroes_cardholder_data_and_still_replays(env):
     assert not any(pan in x["r"] for x in red["exchanges"])
     assert [len(x["r"]) for x in red["exchanges"]] == [len(x["r"]) for x in t["exchanges"]]
     assert replay.run(red).code == r.code
+
+
+def test_trace_redaction_covers_certificates_and_bank_account():
+    from sesame import tlv
+    from sesame_tools.cmd_trace import redact
+
+    def obj(tag, value):
+        return tlv.encode(tag, value)
+
+    secret = {0x9F46: b"\x6A" + b"\x54\x13\x33\x90" * 8, 0x9F2D: b"\x6A\x12" * 10,
+              0x5F53: b"FR7630006000011234567890189", 0x5F54: b"AGRIFRPP"}
+    kept = obj(0x8C, bytes.fromhex("9F0206"))
+    rec = obj(0x70, b"".join(obj(t, v) for t, v in secret.items()) + kept)
+    red = redact({"exchanges": [{"c": "00B2010C00", "r": rec.hex().upper() + "9000"}]})
+    r = bytes.fromhex(red["exchanges"][0]["r"])
+    assert len(r) == len(rec) + 2 and kept in r
+    for v in secret.values():
+        assert v not in r
