@@ -1,7 +1,7 @@
 """`sesame trace`: record the APDUs of one transaction on a test build, in the replay
 format {"atr", "protocol", "exchanges": [{"c", "r"}]}. The reader masks the PIN block
 of VERIFY itself ("2?FFFFFFFFFFFFFF"): the PIN never crosses the link. The cardholder's
-data in the card's answers (PAN, track data, name, dates) is zeroed in the saved file
+data in the card's answers (PAN, track data, name, dates, IBAN/BIC, certificates) is zeroed
 unless --keep-card-data: a trace can be shared, and replay needs none of it."""
 
 from __future__ import annotations
@@ -128,8 +128,8 @@ def record(client: LinkClient, keys: list[str] | None, timeout: float, echo=clic
 @click.option("--timeout", type=float, default=120, show_default=True,
               help="Seconds to wait for the transaction.")
 @click.option("--keep-card-data", is_flag=True,
-              help="Keep the PAN, track data, name and dates in the saved answers "
-              "(zeroed by default; replay does not need them).")
+              help="Keep the PAN, track data, name, dates, IBAN/BIC and the card's certificates "
+              "in the saved answers (zeroed by default; replay does not need them).")
 def trace(port, output, keys, timeout, keep_card_data) -> None:
     """Record the APDUs of one transaction, PIN masked, in the replay format.
 
