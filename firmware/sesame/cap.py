@@ -302,12 +302,12 @@ class Cap:
 
     # -- cryptogram (EMV Book 3 6.5.5)
     def generate(self, card, tdata, data=()):
-        cdol1 = fill_dol(tlv.dol(card[0x8C]), tdata)
+        cdol1 = fill_dol(tlv.dol(card[0x8C], tlv.LC_MAX), tdata)
         resp, _ = self._cmd("GENERATE AC",
                             b"\x80\xAE\x80\x00" + bytes((len(cdol1),)) + cdol1 + b"\x00")
         cid, atc, ac, iad = split_genac(resp)
         if 0x8D in card:  # close the transaction with an AAC (ARC "Z3"); answer unused
-            cdol2 = fill_dol(tlv.dol(card[0x8D]), tdata)
+            cdol2 = fill_dol(tlv.dol(card[0x8D], tlv.LC_MAX), tdata)
             try:
                 self.t.transmit(b"\x80\xAE\x00\x00" + bytes((len(cdol2),)) + cdol2 + b"\x00")
             except CardError:

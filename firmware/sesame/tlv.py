@@ -99,9 +99,12 @@ def collect(buf, wanted, out, depth=0):
     return out
 
 
-def dol(buf):
-    # A Data Object List (Book 3 5.4): tag + one length byte pairs, no values; the
-    # values together fit a short APDU. Returns [(tag, len)].
+def dol(buf, limit=None):
+    # A Data Object List (Book 3 5.4): tag + one length byte pairs (a plain byte, 0-255,
+    # not a BER length), no values; the values together fit the command: at most limit
+    # bytes (default DOL_MAX: a PDOL's, inside tag 83). Returns [(tag, len)].
+    if limit is None:
+        limit = DOL_MAX
     out = []
     i, end = 0, len(buf)
     total = 0
@@ -112,13 +115,14 @@ def dol(buf):
         n = buf[i]
         i += 1
         total += n
-        if n & 0x80 or total > DOL_MAX:
+        if total > limit:
             raise BadData("DOL: too long")
         out.append((tag, n))
     return out
 
 
-DOL_MAX = const(252)  # a DOL's values in one command: Lc 255 - tag 83 and a 2-byte length
+DOL_MAX = const(252)  # PDOL values: Lc 255 - tag 83 and a 2-byte length
+LC_MAX = const(255)  # CDOL values: the whole data field of GENERATE AC
 
 
 def encode(tag, val):

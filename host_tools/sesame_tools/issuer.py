@@ -91,7 +91,7 @@ def expected_code(p: Profile, atc: int, mode: str = cap.IDENTIFY, challenge: str
     data = tuple(data)
     check_inputs(mode, challenge, amount, data)
     tdata = cap.terminal_data(p.aid, mode, challenge, amount)
-    cdol1 = cap.fill_dol(tlv.dol(p.cdol1), tdata)
+    cdol1 = cap.fill_dol(tlv.dol(p.cdol1, tlv.LC_MAX), tdata)
     ac = cryptogram(p, atc, cdol1)
     return cap.code_from(_card_tags(p), _CID, atc.to_bytes(2, "big"), ac, p.iad, data)
 

@@ -65,8 +65,13 @@ def test_constructed_bit():
 
 def test_dol_lengths_are_one_byte_and_fit_a_command():
     assert tlv.dol(h("9F0206 9A03")) == [(0x9F02, 6), (0x9A, 3)]
-    raises(ProtocolError, tlv.dol, h("9F02 81 06"))  # BER long form: not in a DOL
+    # the length is one plain byte: 81 is 129 bytes (not BER's "one length byte follows")
+    assert tlv.dol(h("9F02 81 9F03 06")) == [(0x9F02, 0x81), (0x9F03, 6)]
     raises(ProtocolError, tlv.dol, h("9F02 7F 9F03 7F 9F04 7F"))  # 381 bytes of values
+    # a PDOL's values fit in 252 bytes (inside 83 81 xx), a CDOL's in the whole Lc of 255
+    assert tlv.dol(h("9F02 FF"), tlv.LC_MAX) == [(0x9F02, 255)]
+    raises(ProtocolError, tlv.dol, h("9F02 FF"))
+    raises(ProtocolError, tlv.dol, h("9F02 FF 9F03 01"), tlv.LC_MAX)
     raises(ProtocolError, tlv.dol, h("9F02"))  # no length
 
 
