@@ -43,10 +43,10 @@ class Summary:
 
 @click.command()
 @click.option("--port", "-p", help="The board's serial port (default: the simulated board).")
-@click.option("--pin", envvar="SESAME_PIN", metavar="PIN",
+@click.option("--pin", metavar="PIN",
               help="The inserted card's PIN (or $SESAME_PIN). With --port and no PIN given, "
               "it is asked without echo: a PIN typed here stays in the shell's history. "
-              "The simulated board's card: 1234.")
+              "The simulated board's card: 1234 ($SESAME_PIN is not used for it).")
 @click.option("--spend-pin-tries", is_flag=True, help="Allow tests that present a wrong PIN "
               "(never below 2 tries left).")
 @click.option("--prompt-timeout", type=float, default=60, show_default=True,
@@ -65,8 +65,11 @@ def hil(port, pin, spend_pin_tries, prompt_timeout, keyword, verbose) -> None:
         from sesame_tools.boardlink import open_serial
 
         open_serial(port).close()
-    if pin is None:
-        pin = click.prompt("PIN of the inserted card", hide_input=True) if port else "1234"
+    if pin is None and port:
+        pin = os.environ.get("SESAME_PIN") or click.prompt("PIN of the inserted card",
+                                                           hide_input=True)
+    elif pin is None:
+        pin = "1234"  # the simulated board's card
     if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 12):
         raise click.BadParameter("a PIN is 4 to 12 digits", param_hint="--pin")
     os.environ["SESAME_PIN"] = pin  # to the suite (tests/conftest.py), not on a command line

@@ -4,6 +4,7 @@ board with --port. On a real board the suite asks for the physical actions it ne
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -161,7 +162,9 @@ def make_reader(request, state_dir):
     be the board's own, so tests that need other settings are skipped there; the board
     must run a test build, with the card in (the suite asks for it)."""
     port = request.config.getoption("--port")
-    pin = request.config.getoption("--pin")
+    # $SESAME_PIN is a real card's: never typed into the simulated board (whose card is 1234)
+    pin = request.config.getoption("--pin") or (
+        os.environ.get("SESAME_PIN", "1234") if port else "1234")
     opened: list[tuple[LinkClient, SimBoard | None]] = []
 
     def make(**settings) -> Reader:
