@@ -95,3 +95,24 @@ def test_boards_without_hooks_run():
         if rd.app.state == "off":
             break
     assert rd.app.state == "off" and b.display.offs == 1 and b.feeds == b.sleeps == 0
+
+
+def test_a_bug_on_every_pass_is_reported_sparingly_and_the_loop_goes_on(monkeypatch):
+    monkeypatch.setattr(time, "sleep_ms", lambda ms: None, raising=False)
+    b = Board()
+    polls = {"n": 0}
+
+    def poll():  # a keypad driver bug: raises 100 times, then the test stops the loop
+        polls["n"] += 1
+        if polls["n"] > 100:
+            raise KeyboardInterrupt
+        raise IndexError("bug")
+
+    b.keys.poll = poll
+    rd = reader(b)
+    with pytest.raises(KeyboardInterrupt):
+        rd.run()
+    errors = [x for x in rd.stdout.getvalue().splitlines() if x.startswith("@error")]
+    assert errors == ["@error IndexError"] + ["@error IndexError x%d" % n
+                                              for n in (2, 4, 8, 16, 32, 64)], errors
+    assert b.feeds == 101  # every pass ran (and fed the watchdog)
