@@ -11,10 +11,10 @@
 #   is not seen reliably (it falls in the echo's second stop bit: a framing error the
 #   MicroPython UART does not report), so no character is ever repeated: a rejected
 #   character ends the exchange with a timeout, and the reader deactivates the card;
-# - inverse-convention cards (TS = 3F, read here as 03) are refused: set_convention()
-#   raises ProtocolError, the session deactivates the card and the display shows Err CArd
-#   (the UART has no MSB-first mode and inverting RX would also invert its start and stop
-#   bits; see boards/esp32/README.md);
+# - received parity is not checked (the MicroPython UART does not report parity errors);
+# - inverse-convention cards (TS = 3F, read here as 03) work through the session's byte
+#   table (sesame.inverse: bit order and levels), with the UART at odd parity for what we
+#   send (see set_convention);
 # - the etu is the UART's baud rate, f*D/F rounded to a whole baud (within 0.01 %); PPS
 #   goes to any ISO rate up to _MAX_BAUD.
 # T=0 and T=1 differ here only in the turnaround (16 etu, or T=1's 22 etu block guard
@@ -41,13 +41,20 @@ class UartCardLine(CardLine):
         super().__init__(tx, clk, rst, vcc, detect, detect_level, vcc_on, tda8024)
         self.echo = bytearray(1)
         self.out = bytearray(1)
+        self.parity = 0  # what we send needs: 0 even (direct), 1 odd (inverse convention)
+        self.uart_parity = 0  # what the open UART does
+
+    def _defaults(self):
+        super()._defaults()
+        self.parity = 0
 
     def _open_uart(self):
         baud = (CLK_HZ * self.d + self.f // 2) // self.f
         self.etu_us = 1_000_000 // baud + 1
-        u = UART(self.uart_id, baudrate=baud, bits=8, parity=0, stop=2,
+        u = UART(self.uart_id, baudrate=baud, bits=8, parity=self.parity, stop=2,
                  tx=self.io_n, rx=self.rx_n, timeout=0, rxbuf=512)
         self.port = u
+        self.uart_parity = self.parity
         self.rx_any = u.any
 
     def _start_port(self):
@@ -66,10 +73,15 @@ class UartCardLine(CardLine):
         super()._hold_rst()
 
     def set_convention(self, inverse):
-        # The session asks when TS came as 03 (an inverse card): this board cannot.
-        if inverse:
-            raise ProtocolError("inverse convention (TS 3F): not on the ESP32 board")
-        return True
+        # The session asks when TS came as 03 (an inverse card). The UART sends LSB first
+        # with high = 1, and inverting the pin would invert start and stop bits too, so the
+        # session's table turns each character around (returning False asks for it). What
+        # the table cannot fix is the parity bit the UART adds: an inverse character has
+        # an even number of low levels among its 8 data bits and parity, i.e. an odd
+        # number of high ones: the UART's odd parity. It is switched before our next write
+        # (the card is quiet then; reopening the UART mid-ATR would lose characters).
+        self.parity = 1 if inverse else 0
+        return not inverse
 
     def supports_rate(self, f, d):
         return f > 0 and d > 0 and (CLK_HZ * d + f // 2) // f <= _MAX_BAUD
@@ -93,6 +105,10 @@ class UartCardLine(CardLine):
 
     def write(self, data):
         u = self._ready()
+        if self.parity != self.uart_parity:  # after an inverse TS (set_convention)
+            u.deinit()
+            self._open_uart()
+            u = self.port
         self._turnaround()
         out = self.out
         c = self.counters

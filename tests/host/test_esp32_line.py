@@ -1,7 +1,9 @@
 """The ESP32 card line driver (firmware/drivers/esp32_cardline.py) as it is, over a
 stand-in UART whose TX is wired to RX (the echo of the open-drain I/O line) and a card
 that answers after the reader's characters: 8E2 at clock/372 baud, the echo read and
-discarded, the 16 etu turnaround kept, an inverse-convention card refused, removal."""
+discarded, the 16 etu turnaround kept, an inverse-convention card served through the
+session's byte table with the UART at odd parity, removal. The card checks the parity of
+what it hears, at the level of the line, as a card does."""
 
 import sys
 import types
@@ -72,8 +74,9 @@ class UART:
     clock = Clock()
 
     def __init__(self, uart_id, baudrate, bits, parity, stop, tx, rx, timeout, rxbuf):
-        assert (bits, parity, stop) == (8, 0, 2)  # 8 data bits, even parity, 2 stop bits
+        assert (bits, stop) == (8, 2) and parity in (0, 1)  # 8 data bits, parity, 2 stop bits
         assert baudrate == 10753  # 4 MHz / 372
+        self.parity = parity  # 0 even, 1 odd
         self.etu = 1_000_000 / baudrate
         self.rx = []  # (time available, byte)
         self.line_free = 0
@@ -111,15 +114,30 @@ class UART:
         return 1
 
 
+def high_levels(b, parity):
+    """High levels among a character's 8 data bits and the parity bit the UART adds."""
+    ones = bin(b).count("1")
+    return ones + (ones & 1 if parity == 0 else 1 - (ones & 1))
+
+
 class Card:
-    def __init__(self, atr, script):
+    """Answers script[i][1] (raw bytes, as they go on the line) once it has accepted
+    script[i][0] characters. A direct card accepts a character with an even number of
+    high levels among data and parity; an inverse one an even number of low levels."""
+
+    def __init__(self, atr, script, inverse=False):
         self.atr, self.script, self.got, self.starts = atr, list(script), [], []
+        self.inverse, self.rejected, self.heard_all = inverse, [], []
 
     def reset(self):
         UART.current.card_sends(self.atr, UART.clock.us + 50 * 93)
 
     def heard(self, b, start, uart):
         self.starts.append(start)
+        self.heard_all.append(b)
+        if (9 - high_levels(b, uart.parity) if self.inverse else high_levels(b, uart.parity)) & 1:
+            self.rejected.append(b)  # its error signal, which this board cannot see
+            return
         self.got.append(b)
         if self.script and len(self.got) == self.script[0][0]:
             self.got = []
@@ -165,14 +183,30 @@ def test_atr_and_exchange_with_the_echo_discarded(line_for):
     assert line.out[0] == 0  # the write buffer is wiped (a VERIFY carries the PIN)
 
 
-def test_inverse_convention_refused_and_removal(line_for):
+def test_inverse_convention_card_and_removal(line_for):
+    from sesame.inverse import INVERSE
     from sesame.session import open_session
 
-    line = line_for(Card(bytes([0x03, 0x65]), []))  # an inverse TS read as direct = 03
-    with pytest.raises(ProtocolError) as e:
-        open_session(line)  # the session asks set_convention(True): a clear refusal
-    assert "inverse convention" in str(e.value)
-    assert Pin.levels[26] == 0 and Pin.levels[27] == 1  # deactivated: RST low, VCC off
+    def raw(hexs):  # what an inverse card's characters are on the line, read LSB first
+        return bytes(INVERSE[b] for b in bytes.fromhex(hexs))
+
+    atr = raw("3F6500002063CB6600")
+    assert atr[0] == 0x03  # TS 3F, as this UART reads it
+    card = Card(atr, [(5, raw("A4")), (3, raw("9000"))], inverse=True)
+    line = line_for(card)
+    _, t = open_session(line)  # the session wraps the line in its byte table
+    assert t.transmit(bytes.fromhex("00A4040003 A00000")) == bytes.fromhex("9000")
+    assert UART.current.parity == 1 and card.rejected == []  # every character accepted
+    assert bytes(INVERSE[b] for b in card.heard_all) == bytes.fromhex("00A4040003 A00000")
+    line.deactivate()
+    # the next card may be a direct one: even parity again from a cold reset
+    card2 = Card(ATR, [(5, b"\xb2"), (0, b"")])
+    UART.card = card2
+    line.cold_reset()
+    assert bytes(line.read_byte(120 if i == 0 else 9600) for i in range(len(ATR))) == ATR
+    line.write(bytes.fromhex("00B2010C00"))
+    assert UART.current.parity == 0 and card2.rejected == [] and line.read_byte(9600) == 0xB2
+    line.deactivate()
     line.cold_reset()
     Pin.levels[4] = 1
     with pytest.raises(CardAbsent):
