@@ -6,14 +6,14 @@ import machine
 from machine import Pin
 import pins
 from drivers.realboard import RealBoard, load_settings, tda8024
-from drivers.rp2_cardline import PioCardLine
+from drivers.rp2_cardline import SYS_HZ, PioCardLine
 
 
 class Board(RealBoard):
     name = "pico"
 
     def __init__(self, settings):
-        machine.freq(120_000_000)  # card clock 4 MHz = sysclk / 30 (drivers/rp2_cardline.py)
+        machine.freq(SYS_HZ)  # card clock 4 MHz = sysclk / 30 (drivers/rp2_cardline.py)
         tda = tda8024(settings)
         line = PioCardLine(pins.CARD_IO, pins.CARD_CLK, pins.CARD_RST, pins.CARD_VCC,
                            pins.CARD_DETECT, detect_level=1 if tda else 0, vcc_on=0,

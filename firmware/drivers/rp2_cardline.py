@@ -18,7 +18,7 @@ from drivers.cardline import CardLine
 from sesame import cardchar
 from sesame.errors import ProtocolError
 
-_SYS_HZ = const(120_000_000)
+SYS_HZ = const(120_000_000)  # the sysclk this line needs (boards/pico/board.py sets it)
 _SYS_PER_CLK = const(30)  # card clock 4 MHz (CLK_HZ)
 _PIO0_BASE = const(0x50200000)
 _SM0_CLKDIV = const(0x0C8)
@@ -69,7 +69,7 @@ class PioCardLine(CardLine):
     def _divider(self):
         i, frac = cardchar.clkdiv(self.f, self.d, _SYS_PER_CLK, card_pio.CYCLES_PER_ETU)
         mem32[_PIO0_BASE + _SM0_CLKDIV] = (i << 16) | (frac << 8)
-        den = self.d * (_SYS_HZ // 1_000_000)
+        den = self.d * (SYS_HZ // 1_000_000)
         self.etu_us = (self.f * _SYS_PER_CLK + den - 1) // den  # rounded up (timeouts)
 
     def _loop(self):
