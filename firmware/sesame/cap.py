@@ -17,7 +17,8 @@
 #   digits      [Mode-2 TDS over the AC] then token -> IPB bits -> decimal code
 from micropython import const
 from sesame import tlv
-from sesame.errors import BadData, CardError, NoApplication, PinBlocked, PinWrong, StatusError
+from sesame.errors import (BadData, CardError, NoApplication, PinBlocked, PinInvalid, PinWrong,
+                           StatusError)
 
 _SW_OK = const(0x9000)
 
@@ -297,7 +298,7 @@ class Cap:
         if sw == 0x6983:
             raise PinBlocked("PIN blocked")
         if sw == 0x6984:
-            raise PinBlocked("PIN invalidated")
+            raise PinInvalid("PIN invalidated")
         raise StatusError("VERIFY", sw)
 
     # -- cryptogram (EMV Book 3 6.5.5)

@@ -50,3 +50,9 @@ class PinWrong(CardError):
 class PinBlocked(CardError):
     # VERIFY answered 6983/6984, or the try counter is 0.
     msg = "bLOCKEd"
+
+
+class PinInvalid(PinBlocked):
+    # VERIFY answered 6984: the card's PIN is invalidated (unusable, not merely counted
+    # out); only the bank can restore it.
+    msg = "PIn OFF"

@@ -13,6 +13,7 @@ PROMPT_Y = const(48)
 PROMPTS = {
     "rEAdY": "press CODE", "InSErt": "insert card", "PIn": "type PIN, OK", "bUSY": "working",
     "Err CArd": "card error", "no CArd": "no card", "bLOCKEd": "PIN blocked",
+    "PIn OFF": "PIN invalidated",
     "no APPLi": "no CAP applet", "LASt try": "last PIN try: OK",
 }
 

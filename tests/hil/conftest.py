@@ -58,7 +58,7 @@ class PinGuard(list):
         if m:
             why = (f"the card refused the PIN ({m.group(1)} tries left): is --pin this "
                    "card's PIN?")
-        elif ev.arg in ("LASt try", "bLOCKEd"):
+        elif ev.arg in ("LASt try", "bLOCKEd", "PIn OFF"):
             why = f"the card is down to its last PIN try or blocked (display {ev.arg!r})"
         else:
             return

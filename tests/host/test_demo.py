@@ -25,7 +25,7 @@ def test_code_rows_and_width():
 
 def test_every_text_has_the_same_size():
     for text in ("rEAdY", "InSErt", "PIn", "----", "bUSY", "2 triES", "no CArd",
-                 "Err CArd", "bLOCKEd", "no APPLi", "12.34", "1-123456", ""):
+                 "Err CArd", "bLOCKEd", "PIn OFF", "no APPLi", "12.34", "1-123456", ""):
         rows = render(text)
         assert len(rows) == ROWS and {len(r) for r in rows} == {WIDTH}, text
 

@@ -1,7 +1,7 @@
 # The CAP engine over an APDU-level scripted card (transport seam), with the
 # openauth Identify vector's card answers: the code must be 42511495.
 from unitcheck import h, raises
-from sesame import cap, des, tlv
+from sesame import app, cap, des, tlv
 from sesame.errors import NoApplication, PinBlocked, PinWrong, ProtocolError
 
 CDOL1 = "9F02069F03069F1A0295055F2A029A039C019F3704"
@@ -200,7 +200,9 @@ def test_status_words_of_verify():
     assert e.tries == 1
     raises(PinBlocked, cap.Cap(Card(verify_sw="63C0")).run, *pin("1111"))
     e = raises(PinBlocked, cap.Cap(Card(verify_sw="6984")).run, *pin("1111"))
-    assert "invalid" in str(e)
+    assert "invalid" in str(e) and app.error_text(e) == "PIn OFF"
+    e = raises(PinBlocked, cap.Cap(Card(verify_sw="6983")).run, *pin("1111"))
+    assert app.error_text(e) == "bLOCKEd"
 
 
 # -- modes, through the engine with the openauth-sim cards' answers

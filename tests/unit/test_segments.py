@@ -29,7 +29,7 @@ def test_code_grouping_uses_the_decimal_point():
 
 def test_messages_fit_and_every_letter_has_a_shape():
     for msg in ("PIn", "----", "2 triES", "Err CArd", "no CArd", "rEAdY", "InSErt", "bUSY",
-                "bLOCKEd", "no APPLi"):
+                "bLOCKEd", "PIn OFF", "no APPLi"):
         out = segments.encode(msg)
         assert len(out) == 8
         for ch in msg:
