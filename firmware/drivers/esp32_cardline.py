@@ -51,8 +51,12 @@ class UartCardLine(CardLine):
     def _open_uart(self):
         baud = (CLK_HZ * self.d + self.f // 2) // self.f
         self.etu_us = 1_000_000 // baud + 1
+        # timeout_char=0: MicroPython's ESP32 UART then sets the RX FIFO threshold and the
+        # RX timeout to one character (ports/esp32/machine_uart.c), so any() sees each
+        # character as soon as it is in, not after ESP-IDF's default 10 character times
+        # of silence (which would miss every echo)
         u = UART(self.uart_id, baudrate=baud, bits=8, parity=self.parity, stop=2,
-                 tx=self.io_n, rx=self.rx_n, timeout=0, rxbuf=512)
+                 tx=self.io_n, rx=self.rx_n, timeout=0, timeout_char=0, rxbuf=512)
         self.port = u
         self.uart_parity = self.parity
         self.rx_any = u.any
@@ -115,7 +119,9 @@ class UartCardLine(CardLine):
         for i in range(len(data)):
             out[0] = data[i]
             u.write(out)
-            if self._byte(30 * self.etu_us) != out[0]:  # the echo: another value = collision
+            # the echo (12 etu on the line, then the UART's interrupt and ring buffer: up to
+            # 2 ms more, which only a missing echo ever waits); another value: collision
+            if self._byte(30 * self.etu_us + 2000) != out[0]:
                 out[0] = 0
                 raise ProtocolError("I/O line echo mismatch")
             c.tx += 1

@@ -73,7 +73,9 @@ class UART:
     card = None
     clock = Clock()
 
-    def __init__(self, uart_id, baudrate, bits, parity, stop, tx, rx, timeout, rxbuf):
+    def __init__(self, uart_id, baudrate, bits, parity, stop, tx, rx, timeout, timeout_char,
+                 rxbuf):
+        assert timeout_char == 0  # each character delivered at once (see the driver)
         assert (bits, stop) == (8, 2) and parity in (0, 1)  # 8 data bits, parity, 2 stop bits
         assert baudrate == 10753  # 4 MHz / 372
         self.parity = parity  # 0 even, 1 odd
