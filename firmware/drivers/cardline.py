@@ -16,6 +16,8 @@ from sesame.session import Counters
 
 CLK_HZ = const(4_000_000)  # the card clock
 _ACTIVATION_US = const(10_500)  # RST low 42 000 clocks (EMV Book 1 8.1.2: 40 000-45 000)
+_MAX_WAIT_US = const(60_000_000)  # one wait at most (a BWT x WTX can be longer): ticks_diff
+# of the 32-bit boards' microsecond clock reaches 2^29 us (537 s) at most
 
 
 def _nothing_in():
@@ -132,6 +134,8 @@ class CardLine:
         # Until the port has a character (rx_any()): feeds the watchdog, notices a removed
         # card, gives up after limit_us.
         ready = self.rx_any
+        if limit_us > _MAX_WAIT_US:
+            limit_us = _MAX_WAIT_US
         t0 = time.ticks_us()
         n = 0
         while not ready():

@@ -2,24 +2,13 @@
 # transmit(apdu) maps an APDU of case 1-4 to TPDUs, follows the card's procedure
 # bytes, fetches response data with GET RESPONSE (61xx) and resends on 6Cxx.
 from micropython import const
+from sesame.clock import WORK_MS, ticks_diff, ticks_ms
 from sesame.errors import ProtocolError
-
-try:
-    from time import ticks_diff, ticks_ms
-except ImportError:  # CPython (host tools, tests)
-    from time import monotonic
-
-    def ticks_ms():
-        return int(monotonic() * 1000)
-
-    def ticks_diff(a, b):
-        return a - b
 
 _NULL = const(0x60)
 _MAX_RESP = const(260)  # short APDUs: at most 256 data bytes + SW1 SW2 (EMV Book 1 9.3)
 _MAX_RETRIES = const(8)  # 61xx / 6Cxx rounds before we call the card broken
 _MAX_IDLE = const(200)  # ACKs in one TPDU with nothing left to move (tolerated, bounded)
-_MAX_WORK_MS = const(60_000)  # NULLs in one TPDU: the card may "work" this long, not forever
 
 
 class T0:
@@ -51,7 +40,7 @@ class T0:
             if pb == _NULL:  # more time: the WWT starts again, bounded in all
                 if start < 0:
                     start = self.ticks()
-                elif ticks_diff(self.ticks(), start) > _MAX_WORK_MS:
+                elif ticks_diff(self.ticks(), start) > WORK_MS:
                     raise ProtocolError("T=0: card keeps asking for more time")
                 continue
             if (pb == ins or pb == ins ^ 0x01) and sent == len(data) and got >= le:

@@ -5,6 +5,7 @@
 # deactivates the card).
 from micropython import const
 from sesame import edc
+from sesame.clock import WORK_MS, ticks_diff, ticks_ms
 from sesame.errors import CardTimeout, ProtocolError
 
 _MAX_RESP = const(260)  # short APDUs: at most 256 data bytes + SW1 SW2
@@ -12,7 +13,7 @@ _RETRIES = const(3)  # bad blocks in a row before RESYNCH
 _RESYNCHS = const(3)  # RESYNCH attempts before we give up
 _IFSD = const(254)
 _MAX_STEPS = const(64)  # blocks exchanged for one chunk, whatever the card does
-_MAX_WTX = const(255)  # sum of WTX multipliers granted in one APDU: one maximal request
+_MAX_WTX = const(255)  # sum of WTX multipliers granted in one APDU (and clock.WORK_MS)
 _OK = const(0)
 _EDC = const(1)  # EDC or parity error
 _OTHER = const(2)  # any other error (timeout, bad length, unexpected block)
@@ -49,6 +50,8 @@ class T1:
         self._n = 0
         self._wtx = 1
         self._wtx_sum = 0  # WTX granted during this APDU
+        self._t0 = 0  # when this APDU started (ms)
+        self.ticks = ticks_ms  # the clock bounding WTX (tests may replace it)
 
     # -- blocks on the line -----------------------------------------------------
 
@@ -141,13 +144,15 @@ class T1:
         rx = self._rx
         m = rx[3] if rx[2] == 1 and rx[3] else 1
         self._wtx_sum += m
-        if self._wtx_sum > _MAX_WTX:
+        if self._wtx_sum > _MAX_WTX or ticks_diff(self.ticks(), self._t0) > WORK_MS:
             raise ProtocolError("T=1: card keeps asking for more time")
         self._send_ctl(0xE3, m)
         self._wtx = m
 
     def start(self):
         # S(IFS request) announcing IFSD (EMV: the reader's first block).
+        self._wtx_sum = 0
+        self._t0 = self.ticks()
         if not self._s_request(edc.S_IFS, self.ifsd):
             self._resynch()
 
@@ -291,6 +296,7 @@ class T1:
         if len(apdu) < 4:
             raise ValueError("APDU too short")
         self._wtx_sum = 0
+        self._t0 = self.ticks()
         try:
             for _ in range(_RESYNCHS):
                 try:

@@ -24,9 +24,10 @@ class FakeTime(types.ModuleType):
     def __init__(self, clock):
         super().__init__("time")
         self.c = clock
+        self.step = 3  # us per reading: the cost of a loop pass
 
     def ticks_us(self):
-        self.c.us += 3
+        self.c.us += self.step
         return self.c.us
 
     def ticks_diff(self, a, b):
@@ -236,3 +237,17 @@ def test_counters_t1_turnaround_and_rates(line_for):
     assert line.set_convention(False) is True
     assert line.supports_rate(372, 1) and line.supports_rate(512, 32) and line.supports_rate(372, 64)
     assert not line.supports_rate(0, 1) and not line.supports_rate(372, 0)
+
+
+def test_no_wait_is_longer_than_a_minute(line_for):
+    # a T=1 card's BWT (BWI up to 9) times a WTX of 255 asks for hours; ticks_diff on the
+    # 32-bit boards reaches 537 s at most, so an uncapped wait could never time out there
+    line = line_for(Card(ATR, []))
+    line.cold_reset()
+    for i in range(len(ATR)):
+        line.read_byte(120 if i == 0 else 9600)
+    sys.modules["drivers.cardline"].time.step = 1_000_000  # one second per reading
+    t = UART.clock.us
+    with pytest.raises(CardTimeout):
+        line.read_byte(10 ** 9)
+    assert 60e6 <= UART.clock.us - t <= 62e6

@@ -147,6 +147,25 @@ def test_wtx_multipliers_are_bounded_per_apdu():
     assert "more time" in str(e), e
 
 
+def test_wtx_is_bounded_in_time_too():
+    # small requests, but the card has been working for more than a minute (a clock moving
+    # 25 s per reading here)
+    wtx = blk(0xC3, b"\x01")
+    script = [(blk(0x00, h("00B2010C00")), wtx)]
+    for _ in range(5):
+        script.append((blk(0xE3, b"\x01"), wtx))
+    t = T1(ScriptedLine(script), ATR)
+    clock = [0]
+
+    def tick():
+        clock[0] += 25000
+        return clock[0]
+
+    t.ticks = tick
+    e = raises(ProtocolError, t.transmit, h("00B2010C00"))
+    assert "more time" in str(e) and clock[0] == 100000, (e, clock)
+
+
 def test_wtx_during_ifs_request_is_granted_then_the_answer_read():
     line = ScriptedLine([(blk(0xC1, b"\xfe"), blk(0xC3, b"\x02")),
                          (blk(0xE3, b"\x02"), blk(0xE1, b"\xfe"))])
