@@ -1,6 +1,6 @@
 # ESP32 card line: the card-line contract of sesame.session with a UART at 8E2 (start,
-# 8 data, even parity, 2 stop bits = the 2 etu guard time) on a TX/RX pin pair tied to
-# the card's I/O, and an LEDC PWM as the card clock.
+# 8 data, even parity, 2 stop bits = the 2 etu guard time; 8O2 for an inverse card) on a
+# TX/RX pin pair tied to the card's I/O, and an LEDC PWM as the card clock.
 #
 # Wiring: RX straight to I/O (10k pull-up to card VCC); TX through a Schottky diode
 # (cathode at TX) so TX can only pull I/O low: open drain, which the UART pin itself
@@ -11,7 +11,8 @@
 #   is not seen reliably (it falls in the echo's second stop bit: a framing error the
 #   MicroPython UART does not report), so no character is ever repeated: a rejected
 #   character ends the exchange with a timeout, and the reader deactivates the card;
-# - received parity is not checked (the MicroPython UART does not report parity errors);
+# - received parity is not checked (ESP-IDF keeps a character with a parity error and only
+#   posts an event, which MicroPython does not report);
 # - inverse-convention cards (TS = 3F, read here as 03) work through the session's byte
 #   table (sesame.inverse: bit order and levels), with the UART at odd parity for what we
 #   send (see set_convention);

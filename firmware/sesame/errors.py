@@ -48,7 +48,7 @@ class PinWrong(CardError):
 
 
 class PinBlocked(CardError):
-    # VERIFY answered 6983/6984, or the try counter is 0.
+    # VERIFY answered 6983 or 63C0, or the try counter is 0.
     msg = "bLOCKEd"
 
 

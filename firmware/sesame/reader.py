@@ -189,14 +189,17 @@ class Reader:
         self.link.event("ready", self._about())
         self.do(self.app.power_on(self._clock(), self._card))
         ms = b.settings.get("loop_ms", 10)
-        bugs = 0  # passes in a row that raised
+        bugs = 0  # passes that raised since the last @error
+        told = None  # when the last @error was sent
         while True:
             try:
                 self.step(ms)
-                bugs = 0
             except Exception as e:  # a bug must not leave a dead reader behind (Ctrl-C,
-                bugs += 1  # KeyboardInterrupt, still stops it); one that repeats on every
-                if bugs & (bugs - 1) == 0:  # pass is told 1, 2, 4, 8... times, not flooded
+                bugs += 1  # KeyboardInterrupt, still stops it); one that repeats is told
+                now = self._clock()  # at most once a second, with its count, not flooded
+                if told is None or now - told >= 1000:
                     self.link.event("error", "%s x%d" % (type(e).__name__, bugs)
                                     if bugs > 1 else type(e).__name__)
+                    told = now
+                    bugs = 0
                 time.sleep_ms(ms)  # and does not spin the CPU

@@ -46,7 +46,7 @@ class Summary:
 @click.option("--pin", metavar="PIN",
               help="The inserted card's PIN (or $SESAME_PIN). With --port and no PIN given, "
               "it is asked without echo: a PIN typed here stays in the shell's history. "
-              "The simulated board's card: 1234 ($SESAME_PIN is not used for it).")
+              "Only with --port: the simulated board's card has 1234.")
 @click.option("--spend-pin-tries", is_flag=True, help="Allow tests that present a wrong PIN "
               "(never below 2 tries left).")
 @click.option("--prompt-timeout", type=float, default=60, show_default=True,
@@ -65,6 +65,9 @@ def hil(port, pin, spend_pin_tries, prompt_timeout, keyword, verbose) -> None:
         from sesame_tools.boardlink import open_serial
 
         open_serial(port).close()
+    if pin is not None and not port:
+        raise click.UsageError("--pin is for a real board (--port); the simulated board's "
+                               "card has the PIN 1234")
     if pin is None and port:
         pin = os.environ.get("SESAME_PIN") or click.prompt("PIN of the inserted card",
                                                            hide_input=True)
@@ -72,7 +75,7 @@ def hil(port, pin, spend_pin_tries, prompt_timeout, keyword, verbose) -> None:
         pin = "1234"  # the simulated board's card
     if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 12):
         raise click.BadParameter("a PIN is 4 to 12 digits", param_hint="--pin")
-    os.environ["SESAME_PIN"] = pin  # to the suite (tests/conftest.py), not on a command line
+    os.environ["SESAME_PIN"] = pin  # to the suite (tests/hil/conftest.py), not on a command line
     args = [str(HIL), "-p", "no:cacheprovider", f"--rootdir={ROOT}",
             "--prompt-timeout", str(prompt_timeout), "--tb=short"]
     args += ["-v"] if verbose else ["-q", "--no-header", "-rN"]

@@ -80,6 +80,7 @@ class UART:
         assert (bits, stop) == (8, 2) and parity in (0, 1)  # 8 data bits, parity, 2 stop bits
         assert baudrate == 10753  # 4 MHz / 372
         self.parity = parity  # 0 even, 1 odd
+        self.rx_parity_errors = 0  # characters passed on all the same, as ESP-IDF does
         self.etu = 1_000_000 / baudrate
         self.rx = []  # (time available, byte)
         self.line_free = 0
@@ -95,9 +96,14 @@ class UART:
             self.rx.append((t + 10.5 * self.etu, b))  # the echo
             UART.card.heard(b, t, self)
 
-    def card_sends(self, data, start):
+    def card_sends(self, data, start, inverse=False):
+        # the card's parity bit: an even number of high levels among data and parity
+        # (direct), of low levels (inverse); this UART checks its own setting
         t = max(start, self.line_free)
         for b in data:
+            ones = high_levels(b, 1 if inverse else 0)
+            if (ones + self.parity) & 1:  # even: odd count; odd: even count = an error
+                self.rx_parity_errors += 1
             self.rx.append((t + 10.5 * self.etu, b))
             t += 12 * self.etu
         self.line_free = t
@@ -133,7 +139,7 @@ class Card:
         self.inverse, self.rejected, self.heard_all = inverse, [], []
 
     def reset(self):
-        UART.current.card_sends(self.atr, UART.clock.us + 50 * 93)
+        UART.current.card_sends(self.atr, UART.clock.us + 50 * 93, self.inverse)
 
     def heard(self, b, start, uart):
         self.starts.append(start)
@@ -144,7 +150,7 @@ class Card:
         self.got.append(b)
         if self.script and len(self.got) == self.script[0][0]:
             self.got = []
-            uart.card_sends(self.script.pop(0)[1], start + 16 * uart.etu)
+            uart.card_sends(self.script.pop(0)[1], start + 16 * uart.etu, self.inverse)
 
 
 @pytest.fixture
@@ -198,8 +204,13 @@ def test_inverse_convention_card_and_removal(line_for):
     card = Card(atr, [(5, raw("A4")), (3, raw("9000"))], inverse=True)
     line = line_for(card)
     _, t = open_session(line)  # the session wraps the line in its byte table
+    # the ATR came in at even parity: every character a parity error, passed on all the
+    # same (ESP-IDF only posts an event; the FIFO keeps the character): read through
+    atr_uart = UART.current
+    assert atr_uart.rx_parity_errors == len(atr), atr_uart.rx_parity_errors
     assert t.transmit(bytes.fromhex("00A4040003 A00000")) == bytes.fromhex("9000")
     assert UART.current.parity == 1 and card.rejected == []  # every character accepted
+    assert UART.current is not atr_uart and UART.current.rx_parity_errors == 0
     assert bytes(INVERSE[b] for b in card.heard_all) == bytes.fromhex("00A4040003 A00000")
     line.deactivate()
     # the next card may be a direct one: even parity again from a cold reset

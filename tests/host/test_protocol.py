@@ -162,7 +162,7 @@ def test_crypto_matches_pyemv_oracle():
 
 def test_profile_arqc_matches_pyemv(card):
     p, st, line = card()
-    data = cap.fill_dol(tlv.dol(p.cdol1), cap.terminal_data(p.aid))
+    data = cap.fill_dol(tlv.dol(p.cdol1, tlv.LC_MAX), cap.terminal_data(p.aid))
     mk = pyemv_kd.derive_icc_mk_a(bytes.fromhex("0123456789ABCDEFFEDCBA9876543210"), p.pan, p.psn)
     sk = pyemv_kd.derive_emv2000_tree_sk(mk, (7).to_bytes(2, "big"))
     want = pyemv_ac.generate_ac(sk, data + p.aip + (7).to_bytes(2, "big") + p.cvr)

@@ -99,20 +99,30 @@ def test_boards_without_hooks_run():
 
 def test_a_bug_on_every_pass_is_reported_sparingly_and_the_loop_goes_on(monkeypatch):
     monkeypatch.setattr(time, "sleep_ms", lambda ms: None, raising=False)
+    clock = [0]
+
+    def ticks_ms():  # 100 ms per reading
+        clock[0] += 100
+        return clock[0]
+
+    monkeypatch.setattr(time, "ticks_ms", ticks_ms, raising=False)
     b = Board()
     polls = {"n": 0}
 
-    def poll():  # a keypad driver bug: raises 100 times, then the test stops the loop
+    def poll():  # a keypad driver bug on every other pass, 100 times, then the test stops
         polls["n"] += 1
-        if polls["n"] > 100:
+        if polls["n"] > 200:
             raise KeyboardInterrupt
-        raise IndexError("bug")
+        if polls["n"] % 2:
+            raise IndexError("bug")
+        return None
 
     b.keys.poll = poll
     rd = reader(b)
     with pytest.raises(KeyboardInterrupt):
         rd.run()
     errors = [x for x in rd.stdout.getvalue().splitlines() if x.startswith("@error")]
-    assert errors == ["@error IndexError"] + ["@error IndexError x%d" % n
-                                              for n in (2, 4, 8, 16, 32, 64)], errors
-    assert b.feeds == 101  # every pass ran (and fed the watchdog)
+    assert errors[0] == "@error IndexError" and len(errors) <= 30, errors  # not 100
+    counts = [1] + [int(x.rpartition(" x")[2]) for x in errors[1:]]
+    assert sum(counts) <= 100 and all(n > 1 for n in counts[1:]), errors
+    assert b.feeds == 201  # every pass ran (and fed the watchdog)

@@ -67,11 +67,11 @@ class Profile:
 
     @property
     def cdol1_len(self) -> int:
-        return sum(n for _, n in tlv.dol(self.cdol1))
+        return sum(n for _, n in tlv.dol(self.cdol1, tlv.LC_MAX))
 
     @property
     def cdol2_len(self) -> int:
-        return sum(n for _, n in tlv.dol(self.cdol2))
+        return sum(n for _, n in tlv.dol(self.cdol2, tlv.LC_MAX))
 
     @property
     def pdol_len(self) -> int:
