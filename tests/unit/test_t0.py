@@ -1,5 +1,5 @@
 # T=0 reader side against a scripted byte-level card (ISO 7816-3 section 10).
-from unitcheck import ScriptedLine, h, raises
+from unitcheck import ScriptedLine, Ticks, h, raises
 from sesame import atr
 from sesame.errors import CardTimeout, ProtocolError
 from sesame.t0 import T0
@@ -94,13 +94,7 @@ def test_endless_null_bytes_give_up():
     # NULL bytes each buy a work waiting time, but a card sending only those is broken
     # for more than a minute (a clock moving 1 s per NULL here)
     t, _ = t0([("00 B2 01 0C 00", "60" * 70)])
-    clock = [0]
-
-    def tick():
-        clock[0] += 1000
-        return clock[0]
-
-    t.ticks = tick
+    t.ticks = Ticks(1000)
     e = raises(ProtocolError, t.transmit, h("00B2010C00"))
     assert "more time" in str(e), e
     # fast NULLs are no reason to give up: 500 of them, then the answer

@@ -1,5 +1,5 @@
 # T=1 reader side and the shared block codec (ISO 7816-3 section 11).
-from unitcheck import ScriptedLine, h, raises
+from unitcheck import ScriptedLine, Ticks, h, raises
 from sesame import atr, edc
 from sesame.errors import ProtocolError
 from sesame.t1 import T1
@@ -155,15 +155,9 @@ def test_wtx_is_bounded_in_time_too():
     for _ in range(5):
         script.append((blk(0xE3, b"\x01"), wtx))
     t = T1(ScriptedLine(script), ATR)
-    clock = [0]
-
-    def tick():
-        clock[0] += 25000
-        return clock[0]
-
-    t.ticks = tick
+    t.ticks = Ticks(25000)
     e = raises(ProtocolError, t.transmit, h("00B2010C00"))
-    assert "more time" in str(e) and clock[0] == 100000, (e, clock)
+    assert "more time" in str(e) and t.ticks.now == 100000, (e, t.ticks.now)
 
 
 def test_wtx_during_ifs_request_is_granted_then_the_answer_read():

@@ -55,3 +55,14 @@ class ScriptedLine:
 
     def deactivate(self):
         pass
+
+
+class Ticks:
+    # A millisecond clock (ticks_ms) that moves `step` ms each time it is read.
+    def __init__(self, step):
+        self.step = step
+        self.now = 0
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
