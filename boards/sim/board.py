@@ -23,6 +23,7 @@ _POLLIN = const(1)
 _IPPROTO_TCP = const(6)
 _TCP_NODELAY = const(1)
 _SLACK_MS = const(100)  # host scheduling latency allowed on top of every card timeout
+_MAX_WAIT_MS = const(60_000)  # one wait at most, as on the real boards (drivers/cardline.py)
 _REPEATS = const(4)  # parity errors on one character before giving up
 
 
@@ -204,7 +205,7 @@ class SimLine:
     def read_byte(self, timeout_etu):
         if self.sock is None:
             raise CardAbsent("no card")
-        ms = (timeout_etu * self.etu_us + 999) // 1000 + _SLACK_MS
+        ms = min((timeout_etu * self.etu_us + 999) // 1000, _MAX_WAIT_MS) + _SLACK_MS
         c = self.counters
         for _ in range(_REPEATS + 1):
             self._frame(ms)
