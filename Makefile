@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test unit-mpy venv clean help fuzz bench
+.PHONY: demo test venv clean help fuzz bench
 
 help:
 	@echo "make demo   run the reader on the simulated board with a virtual card (interactive)"

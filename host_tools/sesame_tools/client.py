@@ -68,7 +68,7 @@ class LinkClient:
         while True:
             ev = self.next_event(max(0.0, end - time.monotonic()))
             if ev is None:
-                raise LinkTimeout(f"no @{name}{' ' + arg if arg else ''} within {timeout} s")
+                raise LinkTimeout(f"no @{name}{' ' + arg if arg else ''} within {timeout:g} s")
             if on_event:
                 on_event(ev)
             if ev.name == name and (arg is None or ev.arg == arg):
@@ -98,7 +98,7 @@ class LinkClient:
         while True:
             ev = self.next_event(max(0.0, end - time.monotonic()))
             if ev is None:
-                raise LinkTimeout(f"none of {names} within {timeout} s")
+                raise LinkTimeout(f"none of {names} within {timeout:g} s")
             if on_event:
                 on_event(ev)
             if ev.name in names:

@@ -136,7 +136,7 @@ def trace(port, output, keys, timeout, keep_card_data) -> None:
     The reader (a board flashed with `sesame flash --test-build`, or the simulated
     board: `sesame sim --serve` prints its port) reports every command and answer of
     the next transaction; the PIN block of VERIFY is masked by the reader itself, and
-    the cardholder's data (PAN, tracks, name, dates) is zeroed in the file. Run it, then do the transaction on the reader (or give --keys). Replay the trace
+    the cardholder's data (PAN, tracks, name, dates, IBAN/BIC, certificates) is zeroed in the file. Run it, then do the transaction on the reader (or give --keys). Replay the trace
     with `sesame replay TRACE.json` and the same mode and inputs.
 
     \b
