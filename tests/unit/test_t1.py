@@ -125,12 +125,15 @@ def test_pin_block_wiped_from_the_block_buffer():
     assert tx == bytearray(edc.MAX_BLOCK), tx  # nothing of the PIN block is left
 
 
+def wtx_card(n, m):
+    # A card answering READ RECORD with S(WTX request, m), again after each of n grants.
+    wtx = blk(0xC3, bytes((m,)))
+    return ScriptedLine([(blk(0x00, h("00B2010C00")), wtx)] +
+                        [(blk(0xE3, bytes((m,))), wtx)] * n)
+
+
 def test_endless_wtx_requests_give_up():
-    wtx = blk(0xC3, b"\x01")
-    script = [(blk(0x00, h("00B2010C00")), wtx)]
-    for _ in range(80):
-        script.append((blk(0xE3, b"\x01"), wtx))
-    t = T1(ScriptedLine(script), ATR)
+    t = T1(wtx_card(80, 1), ATR)
     raises(ProtocolError, t.transmit, h("00B2010C00"))
 
 
@@ -140,21 +143,14 @@ def test_wtx_multipliers_are_bounded_per_apdu():
     line = ScriptedLine([(blk(0x00, h("80CA9F1700")), blk(0xC3, b"\xc8")),
                          (blk(0xE3, b"\xc8"), blk(0x00, h("9F17 0103 9000")))])
     assert T1(line, ATR).transmit(h("80CA9F1700")) == h("9F17 0103 9000")
-    big = blk(0xC3, b"\x64")
-    line = ScriptedLine([(blk(0x00, h("00B2010C00")), big), (blk(0xE3, b"\x64"), big),
-                         (blk(0xE3, b"\x64"), big)])
-    e = raises(ProtocolError, T1(line, ATR).transmit, h("00B2010C00"))
+    e = raises(ProtocolError, T1(wtx_card(2, 100), ATR).transmit, h("00B2010C00"))
     assert "more time" in str(e), e
 
 
 def test_wtx_is_bounded_in_time_too():
     # small requests, but the card has been working for more than a minute (a clock moving
     # 25 s per reading here)
-    wtx = blk(0xC3, b"\x01")
-    script = [(blk(0x00, h("00B2010C00")), wtx)]
-    for _ in range(5):
-        script.append((blk(0xE3, b"\x01"), wtx))
-    t = T1(ScriptedLine(script), ATR)
+    t = T1(wtx_card(5, 1), ATR)
     t.ticks = Ticks(25000)
     e = raises(ProtocolError, t.transmit, h("00B2010C00"))
     assert "more time" in str(e) and t.ticks.now == 100000, (e, t.ticks.now)
