@@ -1,0 +1,450 @@
+"""The emulated Raspberry Pi Pico, shaped like the simulated board (simboard.SimBoard):
+start() -> the pty path of its USB serial, stop(), alive(), errors(), a context manager;
+plus the powers of the bench: the card in the slot (insert/remove, its timing), the
+keypad, the RUN button.
+
+    with Emulator(card="visa_dpa") as emu:     # MicroPython v1.28.0 on an RP2040
+        port = emu.port                        # /dev/pts/N: mpremote, sesame flash, hil...
+        emu.remove(); emu.insert()             # the card-detect switch, a new card session
+        emu.set_timing(answer_etu=40)          # the card's ISO 7816-3 timing, for this run
+        emu.press("CODE")                      # a key of the 4x4 matrix
+        emu.reset()                            # hard reset (the filesystem stays)
+
+Behind it: Node.js runs js/main.js (rp2040js, pinned in js/package-lock.json, with this
+folder's fixes), which boots the real bootrom and the MicroPython .uf2 (firmware.py
+says where they come from) and has a card at the pins (js/card.js) whose characters the
+project's virtual card answers (pincard.py). The Pico's 2 MB flash lives in the node
+process; `flash_file` keeps it between runs (written after writes settle and at stop).
+
+The relay between the pty and the node process passes bytes unchanged (the USB serial
+carries Ctrl-C to MicroPython itself), except for one thing the simulated board has and a
+Pico cannot: a host line "!card in" / "!card out" works the card-detect switch (the
+firmware never sees it) and is answered "@ok card", so the HIL tests' card control works.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import json
+import os
+import select
+import socket
+import subprocess
+import tempfile
+import termios
+import threading
+import time
+import tty
+from pathlib import Path
+
+from sesame_tools.emu import firmware as parts
+from sesame_tools.emu.pincard import PinCard
+from sesame_tools.vcard import profile as profiles
+from sesame_tools.vcard.server import VirtualCard
+
+_MAX_PENDING = 1 << 20  # output nobody reads is dropped beyond this, like a USB CDC
+_READY_S = 20.0
+TIMING_KEYS = ("atr_clocks", "char_etu", "answer_etu", "bit_error_etu", "error_at_etu",
+               "error_len_etu", "check_at_etu", "repeat_after_etu", "max_repeats", "tck",
+               "atr_extra")
+
+
+class EmuError(RuntimeError):
+    """The emulated Pico failed to start or stopped."""
+
+
+def pico_pins() -> object:
+    """boards/pico/pins.py, the one place the Pico's GPIO numbers live."""
+    path = parts.ROOT / "boards" / "pico" / "pins.py"
+    spec = importlib.util.spec_from_file_location("sesame_pico_pins", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+def keymap() -> tuple:
+    try:
+        from sesame.keypad import KEYMAP_4X4
+    except ImportError:  # pragma: no cover
+        from sesame.panel.keypad import KEYMAP_4X4  # type: ignore
+    return KEYMAP_4X4
+
+
+def check_timing(timing: dict) -> dict:
+    """The card's timing options, checked against ISO 7816-3's tolerances."""
+    bad = [k for k in timing if k not in TIMING_KEYS]
+    if bad:
+        raise ValueError(f"unknown card timing {', '.join(bad)} (known: {', '.join(TIMING_KEYS)})")
+    limits = {"atr_clocks": (400, 40000), "char_etu": (12, 1000), "answer_etu": (16, 1e7),
+              "bit_error_etu": (-0.2, 0.2), "error_at_etu": (10.3, 10.7),
+              "error_len_etu": (1, 2), "check_at_etu": (10.8, 11.2),
+              "repeat_after_etu": (2, 100), "max_repeats": (1, 100)}
+    for k, (lo, hi) in limits.items():
+        if k in timing and not lo <= float(timing[k]) <= hi:
+            raise ValueError(f"card timing {k}={timing[k]} is outside ISO 7816-3's {lo}..{hi}")
+    if "atr_extra" in timing:
+        bytes.fromhex(str(timing["atr_extra"]))
+    return dict(timing)
+
+
+class Emulator:
+    """Start with start(); `port` is then the pty path a client opens; stop() ends it."""
+
+    def __init__(self, card: str | None = None, state_file: Path | None = None,
+                 inserted: bool = True, flash_file: Path | str | None = None,
+                 timing: dict | None = None, fast: bool = False, card_control: bool = True,
+                 events: bool = False):
+        self.profile = profiles.load(card)
+        self.vcard = VirtualCard(self.profile, state_file)
+        self.pincard = PinCard(self.vcard)
+        self.inserted = inserted
+        self.flash_file = Path(flash_file) if flash_file else None
+        self.timing = check_timing(timing or {})
+        self.fast = fast
+        self.card_control = card_control
+        self.events = events
+        self.card_events: list[dict] = []  # with events=True: everything the card saw
+        self.port: str | None = None
+        self.proc: subprocess.Popen | None = None
+        self.resets = 0
+        self.boot_wall: float | None = None
+        self._dir = tempfile.TemporaryDirectory(prefix="sesame-emu-")
+        self.log = Path(self._dir.name) / "node.log"
+        self._ctl: socket.socket | None = None
+        self._ctl_lock = threading.Lock()
+        self._master = self._slave = -1
+        self._running = False
+        self._threads: list[threading.Thread] = []
+        self._replies: dict[int, dict] = {}
+        self._reply_cv = threading.Condition()
+        self._next_id = 1
+        self._ready = threading.Event()
+        self._inject = bytearray()  # lines to the host at its next line boundary
+        self._errors: list[str] = []
+
+    # -- power -------------------------------------------------------------------
+
+    def start(self) -> str:
+        uf2 = parts.find_uf2()
+        bootrom = parts.find_bootrom(uf2)
+        node = parts.find_node()
+        main_js = parts.check_modules()
+        pins = pico_pins()
+        ours, theirs = socket.socketpair()
+        config = {
+            "bootrom": str(bootrom), "uf2": str(uf2),
+            "flash": str(self.flash_file) if self.flash_file else None,
+            "fast": self.fast, "inserted": self.inserted, "events": self.events,
+            "timing": self.timing, "control_fd": theirs.fileno(),
+            "pins": {"io": pins.CARD_IO, "clk": pins.CARD_CLK, "rst": pins.CARD_RST,
+                     "vcc": pins.CARD_VCC, "detect": pins.CARD_DETECT},
+        }
+        cfg = Path(self._dir.name) / "config.json"
+        cfg.write_text(json.dumps(config))
+        if self.flash_file:
+            self.flash_file.parent.mkdir(parents=True, exist_ok=True)
+        if self.inserted:
+            self.pincard.insert()
+        err = open(self.log, "ab")
+        self.proc = subprocess.Popen([node, str(main_js), str(cfg)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=err, pass_fds=(theirs.fileno(),),
+                                     cwd=parts.JS, close_fds=True)
+        err.close()
+        theirs.close()
+        self._ctl = ours
+        for f in (self.proc.stdin, self.proc.stdout):
+            fl = fcntl.fcntl(f.fileno(), fcntl.F_GETFL)
+            fcntl.fcntl(f.fileno(), fcntl.F_SETFL, fl | os.O_NONBLOCK)
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        attrs = termios.tcgetattr(slave)
+        attrs[3] &= ~termios.ECHO
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        fl = fcntl.fcntl(master, fcntl.F_GETFL)
+        fcntl.fcntl(master, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+        self._master, self._slave = master, slave
+        self.port = os.ttyname(slave)
+        self._running = True
+        t0 = time.monotonic()
+        for target, name in ((self._control, "emu-control"), (self._relay, "emu-relay")):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+        if not self._ready.wait(_READY_S) or self.proc.poll() is not None:
+            msg = self.errors().strip() or "no answer from the emulator"
+            self.stop()
+            raise EmuError(f"the emulated Pico did not start: {msg}")
+        self.boot_wall = time.monotonic() - t0
+        return self.port
+
+    def stop(self) -> None:
+        self._running = False
+        if self._ctl is not None:
+            try:
+                self._send({"cmd": "quit"})
+            except OSError:
+                pass
+        if self.proc is not None:
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            for f in (self.proc.stdin, self.proc.stdout):
+                try:
+                    f.close()
+                except OSError:
+                    pass
+        for t in self._threads:
+            t.join(5)
+        self._threads = []
+        if self._ctl is not None:
+            self._ctl.close()
+            self._ctl = None
+        for fd in (self._master, self._slave):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._master = self._slave = -1
+        self.pincard.eject()
+        self.vcard.close()
+        self._dir.cleanup()
+
+    def alive(self) -> bool:
+        return self._running and self.proc is not None and self.proc.poll() is None
+
+    def errors(self) -> str:
+        try:
+            text = self.log.read_text(errors="replace")
+        except FileNotFoundError:
+            text = ""
+        return text + "".join(e + "\n" for e in self._errors)
+
+    def __enter__(self) -> "Emulator":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- the bench's powers --------------------------------------------------------
+
+    def insert(self) -> None:
+        """The card goes into the slot (a fresh card session: as the simulated board's)."""
+        self.pincard.insert()
+        self._send({"cmd": "insert"})
+        self.inserted = True
+
+    def remove(self) -> None:
+        """The card comes out: the detect switch opens, the contacts go."""
+        self._send({"cmd": "remove"})
+        self.status()  # the board has seen it
+        self.pincard.eject()
+        self.inserted = False
+
+    def set_card(self, inserted: bool) -> None:
+        self.insert() if inserted else self.remove()
+
+    def set_timing(self, **timing) -> None:
+        """The card's character timing from now on (see js/card.js DEFAULT_TIMING)."""
+        t = check_timing(timing)
+        self.timing.update(t)
+        self._send({"cmd": "timing", "timing": t})
+
+    def reset(self) -> None:
+        """Hard reset (the RUN pin): the chip reboots; flash and card stay."""
+        self._send({"cmd": "reset"})
+
+    def key(self, name: str, down: bool) -> None:
+        """A key of the 4x4 matrix down or up (the keypad's rows and columns joined)."""
+        km = keymap()
+        if name not in km:
+            raise ValueError(f"no key {name!r} on the keypad ({', '.join(k for k in km if k)})")
+        i = km.index(name)
+        pins = pico_pins()
+        self._send({"cmd": "key", "row": pins.KEY_ROWS[i // 4], "col": pins.KEY_COLS[i % 4],
+                    "down": down})
+
+    def press(self, name: str, hold_s: float = 0.15) -> None:
+        self.key(name, True)
+        time.sleep(hold_s)
+        self.key(name, False)
+
+    def status(self, timeout: float = 10.0) -> dict:
+        """The board and card as they are: emulated time, clk_sys, the card's state and log."""
+        return self._ask({"cmd": "status"}, timeout)
+
+    def save_flash(self) -> None:
+        self._ask({"cmd": "save"}, 10)
+
+    # -- control channel -----------------------------------------------------------
+
+    def _send(self, msg: dict) -> None:
+        if self._ctl is None:
+            raise EmuError("the emulated Pico is not running")
+        data = (json.dumps(msg) + "\n").encode()
+        with self._ctl_lock:
+            self._ctl.sendall(data)
+
+    def _ask(self, msg: dict, timeout: float) -> dict:
+        with self._reply_cv:
+            rid = self._next_id
+            self._next_id += 1
+        self._send({**msg, "id": rid})
+        end = time.monotonic() + timeout
+        with self._reply_cv:
+            while rid not in self._replies:
+                left = end - time.monotonic()
+                if left <= 0 or not self.alive():
+                    raise EmuError(f"the emulated Pico did not answer {msg['cmd']}")
+                self._reply_cv.wait(min(left, 0.2))
+            return self._replies.pop(rid)
+
+    def _control(self) -> None:
+        buf = b""
+        sock = self._ctl
+        while self._running and sock is not None:
+            try:
+                chunk = sock.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if line.strip():
+                    self._on_message(json.loads(line))
+        self._running = self._running and self.alive()
+
+    def _on_message(self, msg: dict) -> None:
+        if "req" in msg:
+            try:
+                reply = self.pincard.handle(msg)
+            except Exception as e:  # the card must answer: say what broke, answer nothing
+                self._errors.append(f"virtual card: {type(e).__name__}: {e}")
+                reply = {"out": []}
+            reply["re"] = msg["req"]
+            if reply.get("removed") and msg.get("card") != "O":
+                self.inserted = False
+            self._send(reply)
+            return
+        ev = msg.get("ev")
+        if ev == "ready":
+            self._ready.set()
+        elif ev == "reset":
+            self.resets = msg.get("resets", self.resets)
+        elif ev == "card":
+            self.card_events.append(msg)
+        elif ev == "error":
+            self._errors.append(msg.get("what", str(msg)))
+        if "id" in msg:
+            with self._reply_cv:
+                self._replies[msg["id"]] = msg
+                self._reply_cv.notify_all()
+
+    # -- the USB serial relay --------------------------------------------------------
+
+    def _card_line(self, line: bytes) -> bool:
+        """A host line the bench answers itself (card control); True if it was one."""
+        if not self.card_control:
+            return False
+        text = line.strip()
+        if text not in (b"!card in", b"!card out"):
+            return False
+        try:
+            self.set_card(text == b"!card in")
+            self._inject += b"@ok card\r\n"
+        except (EmuError, OSError) as e:
+            self._inject += f"@error card {e}\r\n".encode()
+        return True
+
+    def _relay(self) -> None:
+        master = self._master
+        proc = self.proc
+        assert proc is not None
+        to_host = bytearray()
+        to_board = bytearray()
+        held = bytearray()  # a host line that may be "!card ..."
+        at_line_start = True  # host side
+        host_bol = True  # board -> host: the last byte out ended a line
+        inject_since = 0.0
+        while self._running:
+            rl = [master, proc.stdout]
+            wl = []
+            if to_board:
+                wl.append(proc.stdin)
+            if self._inject and not host_bol and not to_host:
+                if not inject_since:
+                    inject_since = time.monotonic()
+                elif time.monotonic() - inject_since > 0.2:  # a prompt with no newline
+                    self._inject[0:0] = b"\r\n"
+                    host_bol = True
+            if to_host or (self._inject and host_bol):
+                wl.append(master)
+            try:
+                r, w, _ = select.select(rl, wl, [], 0.05)
+            except (OSError, ValueError):
+                break
+            if master in r:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:
+                    data = b""
+                for b in data:
+                    if held or (at_line_start and b == 0x21):  # "!" opens a line we look at
+                        held.append(b)
+                        p = bytes(held)
+                        if b in (10, 13):
+                            if not self._card_line(p):
+                                to_board += held
+                            held.clear()
+                            at_line_start = True
+                        elif not (b"!card ".startswith(p) if len(p) <= 6 else
+                                  p.startswith(b"!card ")) or len(p) > 12:
+                            to_board += held
+                            held.clear()
+                            at_line_start = False
+                        continue
+                    to_board.append(b)
+                    at_line_start = b in (10, 13)
+            if proc.stdout in r:
+                try:
+                    data = os.read(proc.stdout.fileno(), 65536)
+                except BlockingIOError:
+                    data = None
+                except OSError:
+                    data = b""
+                if data:
+                    to_host += data
+                    if len(to_host) > _MAX_PENDING:
+                        del to_host[:len(to_host) - _MAX_PENDING]
+                elif data is not None:
+                    break  # the node process ended
+            if proc.stdin in w and to_board:
+                try:
+                    n = os.write(proc.stdin.fileno(), to_board)
+                    del to_board[:n]
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    to_board.clear()
+            if master in w:
+                if self._inject and host_bol:
+                    to_host[0:0] = self._inject
+                    self._inject.clear()
+                    inject_since = 0.0
+                if to_host:
+                    # inject only at line boundaries: send up to and including the last "\n"
+                    try:
+                        n = os.write(master, to_host)
+                        host_bol = to_host[n - 1] == 10 if n else host_bol
+                        del to_host[:n]
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        to_host.clear()
+        self._running = False

@@ -1,0 +1,223 @@
+// Entry point of the emulated Pico, started by host_tools/sesame_tools/emu/emulator.py:
+//
+//   node main.js CONFIG.json
+//
+// stdin/stdout: the USB CDC serial's bytes (host -> board, board -> host);
+// control_fd (3 unless CONFIG says): the control channel, one JSON object a line both ways:
+//   harness -> board: {"cmd": "insert"|"remove"|"reset"|"timing"|"key"|"status"|"save"|"quit", ...}
+//                     {"re": id, ...}: the answer to a card request
+//   board -> harness: {"ev": "ready"|"reset"|"card"|"status"|"saved"|"error", ...}
+//                     {"req": id, "card": "C"|"W"|"O"|"D"|"R"|"N", "b": byte}: the card at the
+//                     pins hands a character (or a reset) to the virtual card and waits
+// CONFIG: {bootrom, uf2, flash (file kept between runs, or null), fast, pins: {io, clk, rst,
+//          vcc, detect}, inserted, timing: {...card.js DEFAULT_TIMING}}
+import fs from 'fs';
+import net from 'net';
+import { Board } from './board.js';
+import { SmartCard } from './card.js';
+import { Nets } from './nets.js';
+
+const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+
+function readBootrom(path) {
+  const rom = fs.readFileSync(path);
+  return new Uint32Array(rom.buffer, rom.byteOffset, rom.length >> 2);
+}
+
+const control = new net.Socket({ fd: config.control_fd ?? 3, readable: true, writable: true });
+function send(obj) {
+  control.write(JSON.stringify(obj) + '\n');
+}
+
+let nextId = 1;
+const waiting = new Map();
+let board = null;
+let card = null;
+
+const host = {
+  request(msg, callback) {
+    const id = nextId++;
+    waiting.set(id, callback);
+    board.pause(); // emulated time stands still while the host answers
+    send({ req: id, ...msg });
+  },
+};
+
+const flashPath = config.flash || null;
+let savedOps = -1;
+let lastOps = -1;
+let lastOpsAt = 0;
+function saveFlash(force = false) {
+  if (!flashPath || !board) {
+    return;
+  }
+  const ops = board.flashOps + board.resets * 1e9;
+  if (!force && ops === savedOps) {
+    return;
+  }
+  const tmp = flashPath + '.tmp';
+  fs.writeFileSync(tmp, board.flashBytes());
+  fs.renameSync(tmp, flashPath);
+  savedOps = ops;
+}
+
+function main() {
+  const nets = new Nets();
+  let flashImage = null;
+  if (flashPath && fs.existsSync(flashPath)) {
+    flashImage = new Uint8Array(fs.readFileSync(flashPath));
+  }
+  board = new Board({
+    bootrom: readBootrom(config.bootrom),
+    uf2: new Uint8Array(fs.readFileSync(config.uf2)),
+    flashImage,
+    fast: !!config.fast,
+    nets,
+    onSerial: (data) => process.stdout.write(data),
+    onReset: (b) => {
+      if (card) {
+        card.attach(b.chip);
+      }
+      send({ ev: 'reset', resets: b.resets });
+    },
+  });
+  board.hardwareChanged = () => card && card.clockChanged();
+  card = new SmartCard(board, config.pins, host, config.timing || {});
+  card.onEvent = (e) => {
+    if (config.events) {
+      send({ ev: 'card', ...e });
+    }
+  };
+  card.attach(board.chip);
+  if (config.inserted) {
+    card.insert();
+  }
+  nets.onShort = (pin) => send({ ev: 'error', what: `short circuit on GPIO${pin}` });
+
+  process.stdin.on('data', (chunk) => board.serialIn(chunk));
+  process.stdin.on('end', () => quit());
+  let buf = '';
+  control.on('data', (chunk) => {
+    buf += chunk.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line.trim()) {
+        handle(JSON.parse(line));
+      }
+    }
+  });
+  control.on('end', () => quit());
+  control.on('error', () => quit());
+  setInterval(() => {
+    // save the flash once its writes have settled for a moment (a kill -9 keeps them)
+    const ops = board.flashOps + board.resets * 1e9;
+    const now = Date.now();
+    if (ops !== lastOps) {
+      lastOps = ops;
+      lastOpsAt = now;
+    } else if (ops !== savedOps && now - lastOpsAt > 300) {
+      saveFlash();
+    }
+  }, 200);
+  process.on('SIGTERM', () => quit());
+  process.on('SIGINT', () => quit());
+  board.start();
+  send({ ev: 'ready' });
+}
+
+function keyPins(msg) {
+  return [msg.row, msg.col];
+}
+
+function handle(msg) {
+  if (msg.re !== undefined) {
+    const cb = waiting.get(msg.re);
+    waiting.delete(msg.re);
+    board.resume();
+    if (cb) {
+      cb(msg);
+    }
+    return;
+  }
+  switch (msg.cmd) {
+    case 'insert':
+      card.insert();
+      break;
+    case 'remove':
+      card.remove();
+      break;
+    case 'timing':
+      card.setTiming(msg.timing || {});
+      break;
+    case 'reset':
+      board.requestReset('run');
+      board.kick();
+      break;
+    case 'key': {
+      const [row, col] = keyPins(msg);
+      board.nets.link(row, col, !!msg.down);
+      break;
+    }
+    case 'status':
+      send({
+        ev: 'status',
+        id: msg.id,
+        nanos: board.nanos,
+        clk_sys: board.rp2040.clkSys,
+        resets: board.resets,
+        flash_ops: board.flashOps,
+        card: {
+          inserted: card.inserted,
+          vcc: card.vcc,
+          active: card.active,
+          f: card.f,
+          d: card.d,
+          clock_hz: card.clock.periodNs ? 1e9 / card.clock.periodNs : 0,
+          inverse: card.inverse,
+          error_signal: card.errorSignal,
+          timing: card.timing,
+        },
+        log: card.log.slice(-(msg.log || 0) || card.log.length),
+        violations: card.violations,
+        shorts: board.nets.shorts.length,
+        pio_ticks: board.rp2040.pio[0].machines.map((m) => m.ticks),
+        usb_out_packets: board.chip.cdc.outPackets,
+      });
+      break;
+    case 'save':
+      saveFlash(true);
+      send({ ev: 'saved', id: msg.id });
+      break;
+    case 'quit':
+      quit();
+      break;
+    default:
+      send({ ev: 'error', what: `unknown command ${JSON.stringify(msg)}` });
+  }
+}
+
+let quitting = false;
+function quit() {
+  if (quitting) {
+    return;
+  }
+  quitting = true;
+  if (board) {
+    board.stop();
+    try {
+      saveFlash(true);
+    } catch (e) {
+      process.stderr.write(`could not save the flash: ${e.message}\n`);
+    }
+  }
+  process.exit(0);
+}
+
+try {
+  main();
+} catch (e) {
+  process.stderr.write(`${e.stack || e}\n`);
+  process.exit(2);
+}
