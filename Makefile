@@ -15,13 +15,14 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml host_tools/sesame_tools/emu/js/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	# MicroPython stubs for the board type-check, one folder per port (same module names)
 	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/stubs/rp2 'micropython-rp2-rpi-pico-stubs>=1.24'
 	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/stubs/esp32 'micropython-esp32-stubs>=1.24'
+	npm ci --prefix host_tools/sesame_tools/emu/js --silent --no-audit --no-fund  # the emulated Pico (rp2040js)
 	touch $(STAMP)
 
 demo: $(STAMP)

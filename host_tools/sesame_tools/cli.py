@@ -212,8 +212,9 @@ from sesame_tools.cmd_hil import hil  # noqa: E402
 from sesame_tools.cmd_monitor import monitor  # noqa: E402
 from sesame_tools.cmd_replay import replay  # noqa: E402
 from sesame_tools.cmd_trace import trace  # noqa: E402
+from sesame_tools.emu.command import emu  # noqa: E402
 
-for _cmd in (atr, flash, monitor, trace, hil, replay):
+for _cmd in (atr, flash, monitor, trace, hil, replay, emu):
     main.add_command(_cmd)
 
 if __name__ == "__main__":

@@ -22,23 +22,18 @@ class MissingPart(FileNotFoundError):
     """A part of the emulated Pico is not installed; str() says how to get it."""
 
 
-def _candidates_uf2() -> list[Path]:
+def find_uf2() -> Path:
+    """$SESAME_PICO_UF2 (the .uf2, or a folder holding it) if set, else ../shared/rp2/."""
     env = os.environ.get("SESAME_PICO_UF2")
-    out = []
     if env:
         p = Path(env).expanduser()
-        out.append(p / UF2_NAME if p.is_dir() else p)
-    out.append(SHARED / UF2_NAME)
-    return out
-
-
-def find_uf2() -> Path:
-    env = os.environ.get("SESAME_PICO_UF2")
-    for p in _candidates_uf2():
+        p = p / UF2_NAME if p.is_dir() else p
         if p.is_file():
             return p
-    if env:
         raise MissingPart(f"$SESAME_PICO_UF2 is {env}, which is not a MicroPython .uf2: {GET_UF2}")
+    p = SHARED / UF2_NAME
+    if p.is_file():
+        return p
     raise MissingPart(f"MicroPython for the Pico not found in {SHARED}: {GET_UF2}")
 
 

@@ -1,4 +1,4 @@
-// Two small APB blocks rp2040js (1.4.1) leaves unimplemented (every read 0xffffffff):
+// Small blocks rp2040js (1.4.1) leaves unimplemented (every read 0xffffffff):
 //
 //   RPVregChipReset - VREG_AND_CHIP_RESET (RP2040 datasheet 2.10.7). With all ones in
 //     CHIP_RESET the bootrom sees PSM_RESTART_FLAG (bit 24, "debugger restart: safe mode")
@@ -138,10 +138,88 @@ export class RPROSC extends BasePeripheral {
   }
 }
 
+
+// SIO inter-core FIFOs (datasheet 2.3.1.3) and core 1. rp2040js (1.4.1) runs core 0 only and
+// its SIO warns on FIFO_ST/FIFO_WR/FIFO_RD, returning nothing. SIOMailbox gives core 0 its
+// mailbox: FIFO_ST (VLD, RDY, WOF, ROE), FIFO_RD (from core 1, 8 deep), FIFO_WR (to core 1,
+// 8 deep, nobody reads it). Core 1 itself is not emulated; what its bootrom does when
+// released from reset (PSM FRCE_OFF PROC1 falling: it drains its FIFO and pushes a 0,
+// pico-sdk multicore_reset_core1) is, so MicroPython's soft reset finds the 0 it waits for.
+// MicroPython's _thread (which launches code on core 1) is therefore not supported.
+const SIO_FIFO_ST = 0x50;
+const SIO_FIFO_WR = 0x54;
+const SIO_FIFO_RD = 0x58;
+const FIFO_ST_VLD = 1 << 0;
+const FIFO_ST_RDY = 1 << 1;
+const FIFO_ST_WOF = 1 << 2;
+const FIFO_ST_ROE = 1 << 3;
+const PSM_FRCE_OFF = 0x04;
+const PSM_PROC1 = 1 << 16;
+const MAILBOX_DEPTH = 8;
+
+export class SIOMailbox {
+  constructor(rp2040) {
+    this.rx = []; // core 1 -> core 0
+    this.tx = []; // core 0 -> core 1
+    this.wof = false;
+    this.roe = false;
+    const sio = rp2040.sio;
+    const read = sio.readUint32.bind(sio);
+    const write = sio.writeUint32.bind(sio);
+    sio.readUint32 = (offset) => {
+      switch (offset) {
+        case SIO_FIFO_ST:
+          return (
+            (this.rx.length ? FIFO_ST_VLD : 0) |
+            (this.tx.length < MAILBOX_DEPTH ? FIFO_ST_RDY : 0) |
+            (this.wof ? FIFO_ST_WOF : 0) |
+            (this.roe ? FIFO_ST_ROE : 0)
+          );
+        case SIO_FIFO_RD:
+          if (!this.rx.length) {
+            this.roe = true;
+            return 0;
+          }
+          return this.rx.shift();
+      }
+      return read(offset);
+    };
+    sio.writeUint32 = (offset, value) => {
+      switch (offset) {
+        case SIO_FIFO_ST: // writing clears the sticky error flags
+          this.wof = false;
+          this.roe = false;
+          return;
+        case SIO_FIFO_WR:
+          if (this.tx.length >= MAILBOX_DEPTH) {
+            this.wof = true;
+          } else {
+            this.tx.push(value >>> 0);
+          }
+          return;
+      }
+      write(offset, value);
+    };
+    const psm = rp2040.peripherals[0x40010];
+    const psmWrite = psm.writeUint32.bind(psm);
+    psm.writeUint32 = (offset, value) => {
+      const was = psm.frceOff & PSM_PROC1;
+      psmWrite(offset, value);
+      if (offset === PSM_FRCE_OFF && was && !(psm.frceOff & PSM_PROC1)) {
+        this.tx = []; // core 1's bootrom drains its mailbox...
+        if (this.rx.length < MAILBOX_DEPTH) {
+          this.rx.push(0); // ...and tells core 0 it is ready
+        }
+      }
+    };
+  }
+}
+
 export function installChipRegs(rp2040, cause) {
   const vreg = new RPVregChipReset(rp2040, 'VREG_AND_CHIP_RESET_BASE', cause);
   const rosc = new RPROSC(rp2040, 'ROSC_BASE');
   rp2040.peripherals[0x40064] = vreg;
   rp2040.peripherals[0x40060] = rosc;
-  return { vreg, rosc };
+  const mailbox = new SIOMailbox(rp2040);
+  return { vreg, rosc, mailbox };
 }
