@@ -338,6 +338,7 @@ export class SmartCard {
     this.rx = null;
     this.tx = [];
     this.txBusy = false;
+    this.awaitHigh = null;
     this.repeatNext = false;
     this.pendingRate = null;
     this.afterAtr = null;
@@ -504,37 +505,39 @@ export class SmartCard {
       this.sent(item);
       return;
     }
-    // the reader's error signal: wait for the line to come back, then repeat
+    // the reader's error signal: the repeat starts repeat_after_etu after the line is back
     item.tries++;
     this.note('error signal from the reader', { b: item.b, bad: item.bad, tries: item.tries });
-    const waitHigh = () => {
-      if (this.board.nets.level(this.pins.io) === 0) {
-        if (this.cycles - t0 > 20 * this.etuCycles) {
-          this.violation('I/O held low by the reader for more than 9 etu');
-          return;
-        }
-        this.at(this.cycles + this.etuCycles / 8, waitHigh);
-        return;
+    this.awaitHigh = { item, t0 };
+    this.at(t0 + 20 * this.etuCycles, () => {
+      if (this.awaitHigh && this.awaitHigh.item === item) {
+        this.awaitHigh = null;
+        this.violation('I/O held low by the reader for more than 9 etu');
       }
-      this.nextTxCycle = this.cycles + this.timing.repeat_after_etu * this.etuCycles;
-      this.txBusy = false;
-      if (item.bad) {
-        // the host sent it with a parity error on purpose: it repeats it (and what it held)
-        this.tx.shift();
-        this.request({ card: 'N' }, (reply) => {
-          const out = reply.out || [];
-          this.tx.unshift(...out.map(([b, bad, gapNs]) => ({ b, bad: !!bad, gapNs: gapNs || 0, tries: item.tries })));
-          this.startTx();
-        });
-        return;
-      }
-      if (item.tries >= this.timing.max_repeats) {
-        this.note('gave up repeating', { b: item.b });
-        this.tx.shift();
-      }
-      this.startTx();
-    };
-    waitHigh();
+    });
+  }
+
+  /** The reader's error signal has ended: repeat the character (ISO 7816-3 7.3). */
+  lineBack() {
+    const { item } = this.awaitHigh;
+    this.awaitHigh = null;
+    this.nextTxCycle = this.cycles + this.timing.repeat_after_etu * this.etuCycles;
+    this.txBusy = false;
+    if (item.bad) {
+      // the host sent it with a parity error on purpose: it repeats it (and what it held)
+      this.tx.shift();
+      this.request({ card: 'N' }, (reply) => {
+        const out = reply.out || [];
+        this.tx.unshift(...out.map(([b, bad, gapNs]) => ({ b, bad: !!bad, gapNs: gapNs || 0, tries: item.tries })));
+        this.startTx();
+      });
+      return;
+    }
+    if (item.tries >= this.timing.max_repeats) {
+      this.note('gave up repeating', { b: item.b });
+      this.tx.shift();
+    }
+    this.startTx();
   }
 
   sent(item) {
@@ -551,6 +554,10 @@ export class SmartCard {
 
   // ---- receiving ----
   ioChanged(level) {
+    if (level === 1 && this.awaitHigh && !this.driving) {
+      this.lineBack();
+      return;
+    }
     if (!this.active || !this.inserted || level !== 0 || this.driving || this.rx || this.txBusy) {
       return;
     }
