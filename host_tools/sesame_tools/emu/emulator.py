@@ -191,14 +191,15 @@ class Emulator:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        for t in self._threads:
+            t.join(5)
+        self._threads = []
+        if self.proc is not None:
             for f in (self.proc.stdin, self.proc.stdout):
                 try:
                     f.close()
                 except OSError:
                     pass
-        for t in self._threads:
-            t.join(5)
-        self._threads = []
         if self._ctl is not None:
             self._ctl.close()
             self._ctl = None
@@ -258,20 +259,24 @@ class Emulator:
         """Hard reset (the RUN pin): the chip reboots; flash and card stay."""
         self._send({"cmd": "reset"})
 
-    def key(self, name: str, down: bool) -> None:
-        """A key of the 4x4 matrix down or up (the keypad's rows and columns joined)."""
+    def key(self, name: str, down: bool, hold_ms: float = 0) -> None:
+        """A key of the 4x4 matrix down or up (its row and column joined); with hold_ms,
+        down and released that much emulated time later."""
         km = keymap()
         if name not in km:
             raise ValueError(f"no key {name!r} on the keypad ({', '.join(k for k in km if k)})")
         i = km.index(name)
         pins = pico_pins()
         self._send({"cmd": "key", "row": pins.KEY_ROWS[i // 4], "col": pins.KEY_COLS[i % 4],
-                    "down": down})
+                    "down": down, "ms": hold_ms})
 
-    def press(self, name: str, hold_s: float = 0.15) -> None:
-        self.key(name, True)
-        time.sleep(hold_s)
-        self.key(name, False)
+    def press(self, name: str, hold_ms: float = 120) -> None:
+        """A key pressed for hold_ms of emulated time (the firmware debounces 20 ms)."""
+        self.key(name, True, hold_ms)
+
+    def trace(self, *pins: int) -> None:
+        """Records the level changes of these GPIOs; status()["traces"] returns them."""
+        self._send({"cmd": "trace", "pins": list(pins)})
 
     def status(self, timeout: float = 10.0) -> dict:
         """The board and card as they are: emulated time, clk_sys, the card's state and log."""
@@ -416,7 +421,7 @@ class Emulator:
                     data = os.read(proc.stdout.fileno(), 65536)
                 except BlockingIOError:
                     data = None
-                except OSError:
+                except (OSError, ValueError):
                     data = b""
                 if data:
                     to_host += data

@@ -90,16 +90,24 @@ export class Board {
     this.baseNanos = 0; // emulated time of earlier power-ons (world time = base + chip's)
     this.wallRef = 0;
     this.timer = null;
-    this.writes = 0; // flash erase+program operations seen (to save the image after them)
+    this.laters = []; // {at (world ns), fn}: host actions in emulated time (a key's release)
     this.boot();
   }
 
-  boot() {
-    if (this.chip) {
-      this.baseNanos += this.chip.rp2040.clock.nanos;
-      this.flashImage.set(this.chip.rp2040.flash.subarray(0, FLASH_SIZE));
+  boot(cause = 'por') {
+    const old = this.chip;
+    if (old) {
+      this.baseNanos += old.rp2040.clock.nanos;
+      this.flashImage.set(old.rp2040.flash.subarray(0, FLASH_SIZE));
     }
-    this.chip = new Chip(this.bootrom, this.flashImage, this);
+    this.chip = new Chip(this.bootrom, this.flashImage, this, cause);
+    if (old && cause === 'watchdog') {
+      // a watchdog reset keeps the watchdog's scratch registers and says why (2.8.1.1)
+      const was = old.rp2040.peripherals[0x40058];
+      const now = this.chip.rp2040.peripherals[0x40058];
+      now.scratchData.set(was.scratchData);
+      now.reason = was.reason;
+    }
     const { rp2040 } = this.chip;
     this.rp2040 = rp2040;
     this.cycleNanos = 1e9 / rp2040.clkSys;
@@ -170,12 +178,12 @@ export class Board {
       return;
     }
     this.runSlice(SLICE_NANOS);
+    this.fireLater();
     if (this.resetWhy) {
       const why = this.resetWhy;
       this.resetWhy = null;
       this.resets++;
-      this.boot();
-      void why;
+      this.boot(why);
     }
     if (this.pauses || !this.running) {
       return;
@@ -226,15 +234,33 @@ export class Board {
     }
   }
 
+  /** Calls fn once `ms` of emulated time have passed (to a slice's precision: 1 ms). */
+  later(ms, fn) {
+    this.laters.push({ at: this.nanos + ms * 1e6, fn });
+  }
+
+  fireLater() {
+    if (!this.laters.length) {
+      return;
+    }
+    const now = this.nanos;
+    const due = this.laters.filter((l) => l.at <= now);
+    this.laters = this.laters.filter((l) => l.at > now);
+    for (const l of due) {
+      l.fn();
+    }
+  }
+
   /** Runs until `predicate()` or `limitNanos` of emulated time (tests). */
   runUntil(predicate, limitNanos) {
     const stopAt = this.nanos + limitNanos;
     while (this.nanos < stopAt && !predicate()) {
       this.runSlice(Math.min(SLICE_NANOS, stopAt - this.nanos));
       if (this.resetWhy) {
+        const why = this.resetWhy;
         this.resetWhy = null;
         this.resets++;
-        this.boot();
+        this.boot(why);
       }
     }
     return predicate();

@@ -30,6 +30,8 @@ function send(obj) {
 }
 
 let nextId = 1;
+const traced = new Set();
+const traces = [];
 const waiting = new Map();
 let board = null;
 let card = null;
@@ -158,6 +160,19 @@ function handle(msg) {
     case 'key': {
       const [row, col] = keyPins(msg);
       board.nets.link(row, col, !!msg.down);
+      if (msg.down && msg.ms) {
+        board.later(msg.ms, () => board.nets.link(row, col, false)); // held for ms
+      }
+      break;
+    }
+    case 'trace': {
+      // record level changes of pins (tests): {pin, t (ns, world time), level}
+      for (const pin of msg.pins || []) {
+        if (!traced.has(pin)) {
+          traced.add(pin);
+          board.nets.watch(pin, (level) => traces.push({ pin, t: board.nanos, level }));
+        }
+      }
       break;
     }
     case 'status':
@@ -184,6 +199,9 @@ function handle(msg) {
         shorts: board.nets.shorts.length,
         pio_ticks: board.rp2040.pio[0].machines.map((m) => m.ticks),
         usb_out_packets: board.chip.cdc.outPackets,
+        clk_wave: board.chip.pwm.waveform(config.pins.clk),
+        levels: Array.from(board.nets.levels),
+        traces: traces.splice(0),
       });
       break;
     case 'save':

@@ -1,0 +1,97 @@
+"""Fixtures for the emulated Pico (host_tools/sesame_tools/emu): its parts must be there
+(a missing .uf2, bootrom or npm module fails these tests, it does not skip them), a blank
+board, and one board flashed once per session with `sesame flash --test-build` whose flash
+image each test boots from a copy of."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from emuhelp import TIMES, sesame
+from sesame_tools.client import LinkClient
+from sesame_tools.emu import Emulator, firmware
+
+
+def pytest_terminal_summary(terminalreporter):
+    if TIMES:
+        terminalreporter.write_sep("-", "emulated Pico, wall-clock seconds")
+        for k, v in TIMES.items():
+            terminalreporter.write_line(f"  {k}: {v:.1f} s")
+
+
+@pytest.fixture(scope="session")
+def parts():
+    """The emulator's parts, or a failure saying how to get the missing one."""
+    try:
+        uf2 = firmware.find_uf2()
+        return {"uf2": uf2, "bootrom": firmware.find_bootrom(uf2), "node": firmware.find_node(),
+                "main": firmware.check_modules()}
+    except firmware.MissingPart as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture
+def state_dir(tmp_path, monkeypatch):
+    d = tmp_path / "state"
+    d.mkdir()
+    monkeypatch.setenv("SESAME_STATE_DIR", str(d))
+    return d
+
+
+@pytest.fixture(scope="session")
+def flashed(parts, tmp_path_factory):
+    """A flash image holding MicroPython and the test build `sesame flash` put there."""
+    d = tmp_path_factory.mktemp("flashed")
+    image = d / "pico.flash"
+    t0 = time.monotonic()
+    with Emulator(inserted=False, flash_file=image) as emu:
+        t1 = time.monotonic()
+        r = sesame("flash", "--port", emu.port, "--board", "pico", "--test-build", timeout=900)
+        TIMES["boot blank to pty"] = t1 - t0
+        TIMES["sesame flash --test-build"] = time.monotonic() - t1
+        assert r.returncode == 0, r.stdout + r.stderr + emu.errors()
+        assert "@ready sesame" in r.stdout and "board=pico" in r.stdout, r.stdout
+    return {"image": image, "output": r.stdout}
+
+
+@pytest.fixture
+def make_emu(tmp_path, state_dir):
+    """make_emu(image=None, **Emulator options) -> a started Emulator on a copy of image."""
+    made: list[Emulator] = []
+
+    def make(image: Path | None = None, **kw) -> Emulator:
+        flash = tmp_path / f"flash{len(made)}.img"
+        if image is not None:
+            shutil.copyfile(image, flash)
+        kw.setdefault("flash_file", flash)
+        emu = Emulator(**kw)
+        made.append(emu)
+        emu.start()
+        return emu
+
+    yield make
+    for emu in made:
+        emu.stop()
+
+
+@pytest.fixture
+def reader(flashed, make_emu):
+    """make(**Emulator options) -> (emulator, test-link client) of the flashed board, at @ready."""
+    opened: list[LinkClient] = []
+
+    def make(**kw):
+        t0 = time.monotonic()
+        emu = make_emu(flashed["image"], **kw)
+        client = LinkClient(emu.port)
+        opened.append(client)
+        client.sync(60)
+        TIMES.setdefault("boot to the test link (flashed board)", time.monotonic() - t0)
+        return emu, client
+
+    yield make
+    for c in opened:
+        c.close()
