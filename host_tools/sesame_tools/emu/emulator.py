@@ -259,20 +259,21 @@ class Emulator:
         """Hard reset (the RUN pin): the chip reboots; flash and card stay."""
         self._send({"cmd": "reset"})
 
-    def key(self, name: str, down: bool, hold_ms: float = 0) -> None:
+    def key(self, name: str, down: bool, hold_ms: float = 0, after_ms: float = 0) -> None:
         """A key of the 4x4 matrix down or up (its row and column joined); with hold_ms,
-        down and released that much emulated time later."""
+        down and released that much emulated time later (returns after_ms after that)."""
         km = keymap()
         if name not in km:
             raise ValueError(f"no key {name!r} on the keypad ({', '.join(k for k in km if k)})")
         i = km.index(name)
         pins = pico_pins()
-        self._send({"cmd": "key", "row": pins.KEY_ROWS[i // 4], "col": pins.KEY_COLS[i % 4],
-                    "down": down, "ms": hold_ms})
+        self._ask({"cmd": "key", "row": pins.KEY_ROWS[i // 4], "col": pins.KEY_COLS[i % 4],
+                   "down": down, "ms": hold_ms, "after": after_ms}, 60 + (hold_ms + after_ms) / 100)
 
-    def press(self, name: str, hold_ms: float = 120) -> None:
-        """A key pressed for hold_ms of emulated time (the firmware debounces 20 ms)."""
-        self.key(name, True, hold_ms)
+    def press(self, name: str, hold_ms: float = 120, after_ms: float = 80) -> None:
+        """A key pressed for hold_ms of emulated time and released; returns after_ms later
+        (the firmware debounces 20 ms and takes a key only from "nothing pressed")."""
+        self.key(name, True, hold_ms, after_ms)
 
     def trace(self, *pins: int) -> None:
         """Records the level changes of these GPIOs; status()["traces"] returns them."""

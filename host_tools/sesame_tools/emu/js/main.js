@@ -161,7 +161,12 @@ function handle(msg) {
       const [row, col] = keyPins(msg);
       board.nets.link(row, col, !!msg.down);
       if (msg.down && msg.ms) {
-        board.later(msg.ms, () => board.nets.link(row, col, false)); // held for ms
+        board.later(msg.ms, () => {
+          board.nets.link(row, col, false); // held for ms, then up for `after` ms
+          board.later(msg.after || 0, () => msg.id !== undefined && send({ ev: 'key', id: msg.id }));
+        });
+      } else if (msg.id !== undefined) {
+        send({ ev: 'key', id: msg.id });
       }
       break;
     }
@@ -194,7 +199,7 @@ function handle(msg) {
           error_signal: card.errorSignal,
           timing: card.timing,
         },
-        log: card.log.slice(-(msg.log || 0) || card.log.length),
+        log: msg.log ? card.log.slice(-msg.log) : card.log,
         violations: card.violations,
         shorts: board.nets.shorts.length,
         pio_ticks: board.rp2040.pio[0].machines.map((m) => m.ticks),
