@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from emuhelp import TIMES, sesame
+from emuhelp import TIMES, sesame, settle
 from sesame_tools.client import LinkClient
 from sesame_tools.emu import Emulator, firmware
 
@@ -89,6 +89,7 @@ def reader(flashed, make_emu):
         client = LinkClient(emu.port)
         opened.append(client)
         client.sync(60)
+        settle(client)
         TIMES.setdefault("boot to the test link (flashed board)", time.monotonic() - t0)
         return emu, client
 

@@ -26,6 +26,17 @@ def mpremote(port: str, *args, timeout=120) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
+def settle(client: LinkClient, quiet: float = 0.5, limit: float = 10.0) -> None:
+    """Reads events until the link has been quiet for `quiet` s: LinkClient.sync() pings
+    every 0.5 s until one is answered, and a board slow to boot answers the others after
+    it returns; a stale "@ok ping" would then pass for the "@ok key" of the next key."""
+    import time
+
+    end = time.monotonic() + limit
+    while time.monotonic() < end and client.next_event(quiet) is not None:
+        pass
+
+
 def identify(client: LinkClient, pin: str = "1234", timeout: float = 180) -> tuple[str, str]:
     """CODE, the PIN, OK; returns (final state, its display text)."""
     client.send("!status")

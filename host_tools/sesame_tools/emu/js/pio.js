@@ -56,6 +56,27 @@ export class TimedStateMachine extends StateMachine {
     this.opcode = 0; // the instruction being executed (for its delay after a stall)
     this.execPending = false; // the stalled instruction came from SMx_INSTR
     this.ticks = 0; // ticks evaluated (for tests and figures)
+    this.stalls = { pin: 0, irq: 0, rxFull: 0, txEmpty: 0 }; // stalls begun, by cause
+    this.lastRxFullNs = -1; // when a push last stalled on a full RX FIFO
+  }
+
+  countStall() {
+    switch (this.waitType) {
+      case 1: // WaitType.Pin
+        this.stalls.pin++;
+        break;
+      case 2: // WaitType.rxFIFO: a push (or autopush) with the RX FIFO full
+        this.stalls.rxFull++;
+        this.lastRxFullNs = this.rp2040.clock.nanos;
+        break;
+      case 3: // WaitType.txFIFO
+      case 5: // WaitType.Out (autopull)
+        this.stalls.txEmpty++;
+        break;
+      case 4:
+        this.stalls.irq++;
+        break;
+    }
   }
 
   get sys() {
@@ -143,6 +164,7 @@ export class TimedStateMachine extends StateMachine {
         this.nextPC();
       }
       if (this.waiting) {
+        this.countStall();
         this.sleeping = true;
         this.inTick = false;
         this.pio.checkChangedPins();

@@ -1,0 +1,158 @@
+"""The Identify flow on the emulated Pico with the card at its pins at timings anywhere in
+ISO 7816-3's tolerances, in both conventions, T=0 and T=1, after PPS and under the virtual
+card's faults. A case the firmware fails against a correct card is xfail(strict=True),
+named after the firmware defect (another engineer fixes the firmware; the xfail then
+fails, and goes)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from emuhelp import CODE_RE, happened, identify, sesame, settle
+from sesame_tools.client import LinkClient
+from sesame_tools.cmd_atr import with_tck
+from sesame_tools.vcard import profile as profiles
+
+T0_ATR = "3B6500002063CB6800"  # visa_dpa: T=0 only, no TCK, TB1 00 TC1 00
+T0_INV_ATR = "3F6500002063CB6800"
+T0_N10_ATR = "3B65000A2063CB6800"  # TC1 0A: extra guard time N = 10 etu
+T0_TA1_12 = "3B15122063CB6800"  # TA1 12: Fi 372, Di 2 (186 clocks per etu)
+T0_TA1_13 = "3B15132063CB6800"  # TA1 13: Fi 372, Di 4 (93 clocks per etu)
+T1_ATR = with_tck("3B808131FE45")
+T1_INV_ATR = "3F" + T1_ATR[2:]
+
+DEFECT_INVERSE_12 = (
+    "firmware defect 'inverse ATR at 12 etu spacing': while the ATR is read (Y = E_LOOP, no "
+    "error signal) an inverse character takes card_pio's 'bad' path, out(pindirs, 1)[11], so "
+    "the state machine waits for the next start bit only ~12.4 etu after this one; a card "
+    "sending its ATR 12 etu apart (the ISO minimum) starts it before then")
+DEFECT_ATR_EXTRA = (
+    "firmware defect 'bytes after the ATR not drained': a byte the card sends after its ATR "
+    "is read as the first procedure byte")
+DEFECT_GUARD_N = (
+    "firmware defect 'N guard time applied before listening': after its last character the "
+    "PIO waits the extra guard time N (TC1) before it jumps to receive, so a card answering "
+    "16 etu after the reader's last start bit (allowed) is missed when 12 + N > 16")
+DEFECT_RX_FIFO = (
+    "firmware defect (found here) 'RX FIFO overrun after PPS': at 93 clocks per etu (TA1 13) "
+    "the card's characters come 279 us apart and the CPU leaves the PIO's 4-word RX FIFO "
+    "unread for more than 4 of them after a procedure byte (FDEBUG RXSTALL, the state machine "
+    "stalls on push and misses characters); supports_rate() allows PPS down to 31 clocks")
+
+# name: (ATR, link faults, card timing, what the virtual card must have seen)
+CASES = {
+    "t0-default": (T0_ATR, {}, {}, {"T=0"}),
+    "t0-answer-16-char-12": (T0_ATR, {}, {"answer_etu": 16, "char_etu": 12}, {"T=0"}),
+    "t0-answer-200": (T0_ATR, {}, {"answer_etu": 200}, {"T=0"}),
+    "t0-char-15": (T0_ATR, {}, {"char_etu": 15}, {"T=0"}),
+    "t0-bits-long": (T0_ATR, {}, {"bit_error_etu": 0.2}, {"T=0"}),
+    "t0-bits-short": (T0_ATR, {}, {"bit_error_etu": -0.2}, {"T=0"}),
+    "t0-atr-400-clocks": (T0_ATR, {}, {"atr_clocks": 400}, {"T=0"}),
+    "t0-atr-40000-clocks": (T0_ATR, {}, {"atr_clocks": 40000}, {"T=0"}),
+    "t0-tck-after-t0-only-atr": (T0_ATR, {}, {"tck": True}, {"T=0"}),
+    "t0-inverse-13": (T0_INV_ATR, {}, {"char_etu": 13}, {"T=0", "inverse"}),
+    "t0-pps-di2": (T0_TA1_12, {}, {}, {"T=0", "pps ok"}),
+    "t0-parity-repeated": (T0_ATR, {"parity_char": 3}, {}, {"parity_char"}),
+    "t0-rejected-error-1-etu": (T0_ATR, {"reject_char": 7}, {"error_len_etu": 1}, {"reject_char"}),
+    "t0-rejected-error-2-etu": (T0_ATR, {"reject_char": 7}, {"error_len_etu": 2}, {"reject_char"}),
+    "t0-null-bytes": (T0_ATR, {"null_bytes": 3, "null_delay_ms": 20}, {}, {"null_bytes"}),
+    "t1-direct": (T1_ATR, {}, {}, {"T=1"}),
+    "t1-inverse-13": (T1_INV_ATR, {}, {"char_etu": 13}, {"T=1", "inverse"}),
+    "t1-parity": (T1_ATR, {"parity_char": 8}, {}, {"parity_char", "repeat asked"}),
+    "t1-wtx": (T1_ATR, {"wtx": 2}, {}, {"wtx"}),
+    # defects (xfail, strict)
+    "t0-inverse-12": (T0_INV_ATR, {}, {"char_etu": 12}, {"T=0", "inverse"}),
+    "t0-byte-after-atr": (T0_ATR, {}, {"atr_extra": "00"}, {"T=0"}),
+    "t0-guard-n10-answer-16": (T0_N10_ATR, {}, {"answer_etu": 16}, {"T=0"}),
+    "t0-pps-di4": (T0_TA1_13, {}, {}, {"T=0", "pps ok"}),
+}
+XFAIL = {
+    "t0-inverse-12": DEFECT_INVERSE_12,
+    "t0-byte-after-atr": DEFECT_ATR_EXTRA,
+    "t0-guard-n10-answer-16": DEFECT_GUARD_N,
+    "t0-pps-di4": DEFECT_RX_FIFO,
+}
+
+
+def card_file(tmp_path: Path, name: str, atr: str, link: dict) -> str:
+    base = json.loads((profiles.cards_dir() / "visa_dpa.json").read_text())
+    base.update(name=name, atr=atr, link=link)
+    p = tmp_path / f"{name}.json"
+    p.write_text(json.dumps(base))
+    return str(p)
+
+
+def params():
+    for name in CASES:
+        marks = [pytest.mark.xfail(strict=True, reason=XFAIL[name])] if name in XFAIL else []
+        yield pytest.param(name, marks=marks, id=name)
+
+
+@pytest.mark.parametrize("name", params())
+def test_identify_at_card_timing(reader, tmp_path, name):
+    atr, link, timing, seen = CASES[name]
+    emu, client = reader(card=card_file(tmp_path, name, atr, link), timing=timing)
+    state, shown = identify(client)
+    st = emu.status()
+    assert st["violations"] == [], st["violations"]
+    assert state == "code" and CODE_RE.match(shown), (state, shown)
+    assert seen <= happened(emu), happened(emu)
+    assert st["pio_stalls"][0]["rxFull"] == 0, st["pio_stalls"]
+
+
+def test_the_pps_rate_is_the_cards(reader, tmp_path):
+    """After PPS the card and the reader both run at Fi/Di = 372/2: the card says so, and
+    the reader's characters come at 186 clocks per etu (not the card waiting for them)."""
+    emu, client = reader(card=card_file(tmp_path, "pps", T0_TA1_12, {}))
+    state, shown = identify(client)
+    assert state == "code", shown
+    log = emu.status()["log"]
+    assert {"what": "rate", "f": 372, "d": 2}.items() <= [e for e in log if e["what"] == "rate"][0].items()
+    rx = [e["t"] for e in log if e["what"] == "rx"]
+    gaps = sorted(b - a for a, b in zip(rx, rx[1:]))
+    etu = 186 / 4e6 * 1e9
+    assert gaps[0] >= 12 * etu - 1, gaps[0] / etu  # 12 + N etu at least between them
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "firmware defect 'clocks after lightsleep': rp2 lightsleep() restores the build's "
+    "125 MHz (runtime_init_clocks) and the board never sets 120 MHz again; the card clock "
+    "(PWM, recomputed) becomes 125/31 = 4.03 MHz while the PIO divider still assumes "
+    "SYS_HZ = 120 MHz: the reader's etu (89.3 us) and the card's (372 clocks = 92.3 us) differ "
+    "by 3.3 %, and a card whose bits are 0.2 etu long at the 10th moment (allowed) is "
+    "sampled in the wrong bit"))
+def test_identify_after_lightsleep_with_slow_card_bits(make_emu, flashed, tmp_path, state_dir):
+    emu = make_emu(flashed["image"], timing={"bit_error_etu": 0.2})
+    r = sesame("flash", "--port", emu.port, "--board", "pico", "--set", "auto_off_s=2",
+               timeout=600)  # a production build: it light-sleeps while off
+    assert r.returncode == 0 and "build=production" in r.stdout, r.stdout + r.stderr
+    client = LinkClient(emu.port)
+    try:
+        client.wait("state", "off", timeout=60)
+        time.sleep(0.5)
+        assert emu.status()["clk_sys"] == 12_000_000, "asleep on the crystal"
+        emu.press("CLEAR", hold_ms=600)  # held through a 200 ms sleep slice: wakes it
+        client.wait("state", "idle", timeout=30)
+        for k in ("CODE", "1", "2", "3", "4", "OK"):
+            emu.press(k)
+        ev = client.wait_any(("state",), timeout=120)
+        while ev.arg not in ("code", "message"):
+            ev = client.wait_any(("state",), timeout=120)
+        shown = client.wait("disp", timeout=10).arg
+        assert emu.status()["clk_sys"] == 125_000_000
+        assert ev.arg == "code" and CODE_RE.match(shown), shown
+    finally:
+        client.close()
+
+
+def test_control_same_slow_card_bits_without_sleep(reader, tmp_path):
+    """The card of the test above, on a test build that never sleeps (120 MHz): a code."""
+    emu, client = reader(timing={"bit_error_etu": 0.2})
+    settle(client)
+    state, shown = identify(client)
+    assert state == "code", shown
+    assert emu.status()["clk_sys"] == 120_000_000
