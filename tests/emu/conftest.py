@@ -80,7 +80,10 @@ def make_emu(tmp_path, state_dir):
 
 @pytest.fixture
 def reader(flashed, make_emu):
-    """make(**Emulator options) -> (emulator, test-link client) of the flashed board, at @ready."""
+    """make(**Emulator options) -> (emulator, test-link client) of the flashed board, at
+    @ready. The client waits for the boot's @ready rather than pinging (LinkClient.sync):
+    with the same host lines in the same order the emulated run is the same every time
+    (the firmware's heap, hence where its garbage collections fall, included)."""
     opened: list[LinkClient] = []
 
     def make(**kw):
@@ -88,8 +91,11 @@ def reader(flashed, make_emu):
         emu = make_emu(flashed["image"], **kw)
         client = LinkClient(emu.port)
         opened.append(client)
-        client.sync(60)
-        settle(client)
+        try:
+            client.wait("ready", timeout=90)
+        except Exception:  # the boot line was missed: ping until it answers
+            client.sync(60)
+            settle(client)
         TIMES.setdefault("boot to the test link (flashed board)", time.monotonic() - t0)
         return emu, client
 

@@ -91,6 +91,7 @@ export class Board {
     this.wallRef = 0;
     this.timer = null;
     this.laters = []; // {at (world ns), fn}: host actions in emulated time (a key's release)
+    this.stallSamples = []; // [{t, sm, pcs}]: the CPU's PCs while a PIO push stalled
     this.boot();
   }
 
@@ -112,6 +113,9 @@ export class Board {
     this.rp2040 = rp2040;
     this.cycleNanos = 1e9 / rp2040.clkSys;
     this.chip.cdc.onSerialData = (data) => this.onSerial(data);
+    for (const pio of rp2040.pio) {
+      pio.onRxFull = (sm) => this.sampleStall(sm);
+    }
     this.nets.attach(rp2040);
     this.onReset(this);
   }
@@ -232,6 +236,26 @@ export class Board {
         }
       }
     }
+  }
+
+  /**
+   * While a state machine's push stalls on a full RX FIFO (the CPU is not reading it), the
+   * CPU's PC every 2 us: where the firmware was instead (map them with the .elf's symbols).
+   */
+  sampleStall(sm) {
+    const { rp2040 } = this;
+    const samples = [];
+    this.stallSamples.push({ t: this.nanos, sm: sm.index, pcs: samples });
+    if (this.stallSamples.length > 20) {
+      this.stallSamples.shift();
+    }
+    const alarm = rp2040.clock.createAlarm(() => {
+      if (sm.waiting && sm.waitType === 2 && samples.length < 5000) {
+        samples.push(rp2040.core.PC >>> 0);
+        alarm.schedule(2000);
+      }
+    });
+    alarm.schedule(0);
   }
 
   /** Calls fn once `ms` of emulated time have passed (to a slice's precision: 1 ms). */

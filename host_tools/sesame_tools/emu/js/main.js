@@ -204,12 +204,14 @@ function handle(msg) {
         shorts: board.nets.shorts.length,
         pio_ticks: board.rp2040.pio[0].machines.map((m) => m.ticks),
         pio_stalls: board.rp2040.pio[0].machines.map((m) => m.stalls),
+        pio_rx_max: board.rp2040.pio[0].machines.map((m) => m.rxMax),
         pio_fdebug: board.rp2040.pio[0].fdebug,
         pio_rx_full_at: board.rp2040.pio[0].machines.map((m) => (m.lastRxFullNs < 0 ? null : board.baseNanos + m.lastRxFullNs)),
         usb_out_packets: board.chip.cdc.outPackets,
         clk_wave: board.chip.pwm.waveform(config.pins.clk),
         levels: Array.from(board.nets.levels),
         traces: traces.splice(0),
+        stall_samples: board.stallSamples,
       });
       break;
     case 'save':

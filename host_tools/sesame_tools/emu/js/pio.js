@@ -58,6 +58,7 @@ export class TimedStateMachine extends StateMachine {
     this.ticks = 0; // ticks evaluated (for tests and figures)
     this.stalls = { pin: 0, irq: 0, rxFull: 0, txEmpty: 0 }; // stalls begun, by cause
     this.lastRxFullNs = -1; // when a push last stalled on a full RX FIFO
+    this.rxMax = 0; // the RX FIFO's highest level seen
   }
 
   countStall() {
@@ -68,6 +69,9 @@ export class TimedStateMachine extends StateMachine {
       case 2: // WaitType.rxFIFO: a push (or autopush) with the RX FIFO full
         this.stalls.rxFull++;
         this.lastRxFullNs = this.rp2040.clock.nanos;
+        if (this.pio.onRxFull) {
+          this.pio.onRxFull(this);
+        }
         break;
       case 3: // WaitType.txFIFO
       case 5: // WaitType.Out (autopull)
@@ -173,6 +177,9 @@ export class TimedStateMachine extends StateMachine {
       ahead = 1 + delayOf(opcode, this.pinCtrl);
     }
     this.inTick = false;
+    if (this.rxFIFO.itemCount > this.rxMax) {
+      this.rxMax = this.rxFIFO.itemCount;
+    }
     this.pio.checkChangedPins();
     this.nextTick = at + this.period;
     this.schedule(ahead);
