@@ -62,6 +62,7 @@ CASES = {
     "t0-parity-repeated": (T0_ATR, {"parity_char": 3}, {}, {"parity_char"}),
     "t0-rejected-error-1-etu": (T0_ATR, {"reject_char": 7}, {"error_len_etu": 1}, {"reject_char"}),
     "t0-rejected-error-2-etu": (T0_ATR, {"reject_char": 7}, {"error_len_etu": 2}, {"reject_char"}),
+    "t0-guard-n10-answer-30": (T0_N10_ATR, {}, {"answer_etu": 30}, {"T=0"}),  # 12 + N < 30
     "t0-null-bytes": (T0_ATR, {"null_bytes": 3, "null_delay_ms": 20}, {}, {"null_bytes"}),
     "t1-direct": (T1_ATR, {}, {}, {"T=1"}),
     "t1-inverse-13": (T1_INV_ATR, {}, {"char_etu": 13}, {"T=1", "inverse"}),
