@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv clean help fuzz bench
+.PHONY: demo test venv clean help fuzz bench emu-test
 
 help:
 	@echo "make demo   run the reader on the simulated board with a virtual card (interactive)"
@@ -12,6 +12,7 @@ help:
 	@echo "make venv   only set up $(VENV)"
 	@echo "make fuzz   long property-based runs: link layer (100 000+ cases) and CAP engine"
 	@echo "make bench  wire figures (T=0/T=1, with and without PPS) and smallest heap"
+	@echo "make emu-test  every emulated-Pico test (card timing and link-layer matrices too)"
 
 venv: $(STAMP)
 
@@ -33,6 +34,9 @@ test: $(STAMP)
 
 fuzz: $(STAMP)  # long property runs: 6 link-layer properties and the CAP engine, 17 000 cases each
 	SESAME_FUZZ_EXAMPLES=17000 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/host/test_fuzz_linklayer.py tests/host/test_fuzz_cap.py
+
+emu-test: $(STAMP)  # the emulated Pico: its fixes, flash -> code, the timing/link matrices
+	$(BIN)/python -m pytest -q tests/emu
 
 bench: $(STAMP)  # prints figures; `--quick` (wire only) runs in make test
 	$(BIN)/python -m sesame_tools.bench

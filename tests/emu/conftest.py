@@ -5,6 +5,7 @@ image each test boots from a copy of."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -16,7 +17,42 @@ from sesame_tools.client import LinkClient
 from sesame_tools.emu import Emulator, firmware
 
 
+LONG = "emu_matrix"  # the card timing / link-layer matrices: minutes, not seconds
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", f"{LONG}: a long emulated-Pico run (make emu-test, or "
+                            "pytest tests/emu, or SESAME_EMU_ALL=1)")
+
+
+def _wants_all(config) -> bool:
+    if os.environ.get("SESAME_EMU_ALL"):
+        return True
+    here = Path(__file__).resolve().parent
+    for arg in config.args:
+        p = Path(arg.split("::")[0]).resolve()
+        if p == here or here in p.parents:
+            return True  # tests/emu (or a file in it) named on the command line
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """`make test` (pytest over tests/) runs the emulator's short share; the matrices run
+    when tests/emu is named (`pytest tests/emu`, `make emu-test`) or SESAME_EMU_ALL=1."""
+    if _wants_all(config):
+        return
+    long = [i for i in items if LONG in i.keywords]
+    if long:
+        items[:] = [i for i in items if LONG not in i.keywords]
+        config.hook.pytest_deselected(items=long)
+        config._emu_deselected = len(long)
+
+
 def pytest_terminal_summary(terminalreporter):
+    n = getattr(terminalreporter.config, "_emu_deselected", 0)
+    if n:
+        terminalreporter.write_line(f"{n} long emulated-Pico tests deselected: `make emu-test` "
+                                    "(or pytest tests/emu) runs them")
     if TIMES:
         terminalreporter.write_sep("-", "emulated Pico, wall-clock seconds")
         for k, v in TIMES.items():

@@ -5,7 +5,7 @@ tests/hil, with a make_reader that boots the flashed emulated Pico and a Reader 
 
 Settings a test asks of the simulator other than the card (heap, auto-off, production
 build) need the board re-flashed: skipped here with that reason. Cases the firmware fails
-against a correct card are strict xfails naming the defect (as in test_card_timing.py)."""
+against a correct card are strict xfails naming the defect (as in test_emu_card_timing.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import pytest
 
 from emuhelp import ROOT
 from sesame_tools.client import LinkClient
+
+pytestmark = pytest.mark.emu_matrix
 
 HIL = ROOT / "tests" / "hil"
 
@@ -42,7 +44,7 @@ test_issuer_accepts_code_once = _reader.test_issuer_accepts_code_once
 test_every_code_is_new = _reader.test_every_code_is_new
 test_wrong_pin_shows_tries_left = _reader.test_wrong_pin_shows_tries_left
 
-INVERSE_12 = ("firmware defect 'inverse ATR at 12 etu spacing' (see test_card_timing.py): the "
+INVERSE_12 = ("firmware defect 'inverse ATR at 12 etu spacing' (see test_emu_card_timing.py): the "
               "card at the pins sends its ATR 12 etu apart by default")
 NO_FAST_RATE = ("the Pico's line does not run TA1 96 (Fi 512 / Di 32 = 16 clocks per etu, below "
                 "rp2_cardline's 31): it does not negotiate, where the simulated board does")

@@ -17,6 +17,8 @@ from sesame_tools.client import LinkClient
 from sesame_tools.cmd_atr import with_tck
 from sesame_tools.vcard import profile as profiles
 
+pytestmark = pytest.mark.emu_matrix
+
 T0_ATR = "3B6500002063CB6800"  # visa_dpa: T=0 only, no TCK, TB1 00 TC1 00
 T0_INV_ATR = "3F6500002063CB6800"
 T0_N10_ATR = "3B65000A2063CB6800"  # TC1 0A: extra guard time N = 10 etu
