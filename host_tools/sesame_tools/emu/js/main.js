@@ -129,10 +129,6 @@ function main() {
   send({ ev: 'ready' });
 }
 
-function keyPins(msg) {
-  return [msg.row, msg.col];
-}
-
 function handle(msg) {
   if (msg.re !== undefined) {
     const cb = waiting.get(msg.re);
@@ -158,7 +154,7 @@ function handle(msg) {
       board.kick();
       break;
     case 'key': {
-      const [row, col] = keyPins(msg);
+      const { row, col } = msg; // the key's row and column GPIOs
       board.nets.link(row, col, !!msg.down);
       if (msg.down && msg.ms) {
         board.later(msg.ms, () => {

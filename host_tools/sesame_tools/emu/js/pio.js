@@ -199,11 +199,6 @@ export class TimedStateMachine extends StateMachine {
     this.schedule(1);
   }
 
-  /** The stall rp2040js's executeInstruction starts: keep the stalled PC (its wait() did). */
-  wait(type, polarity, index) {
-    super.wait(type, polarity, index);
-  }
-
   writeUint32(offset, value) {
     switch (offset + SM0_CLKDIV) {
       case SM0_CLKDIV:
