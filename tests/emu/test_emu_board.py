@@ -61,6 +61,19 @@ def test_machine_reset_reboots_and_says_why(make_emu):
     assert run(emu.port, "import machine; print(machine.reset_cause() == machine.WDT_RESET)") == "True"
 
 
+def test_watchdog_timeout_resets(make_emu):
+    """machine.WDT not fed: the watchdog (rp2040js's timer) resets the chip, which boots
+    again and says why (the reason register kept across the reset)."""
+    emu = make_emu(inserted=False)
+    assert run(emu.port, "from machine import WDT; w = WDT(timeout=800); print('armed')") == "armed"
+    t = time.monotonic()
+    while emu.status()["resets"] == 0 and time.monotonic() - t < 30:
+        time.sleep(0.1)
+    assert emu.status()["resets"] == 1
+    time.sleep(1)
+    assert run(emu.port, "import machine; print(machine.reset_cause() == machine.WDT_RESET)") == "True"
+
+
 def test_soft_reset_keeps_the_board(make_emu):
     emu = make_emu(inserted=False)
     run(emu.port, "import builtins; builtins.x = 5")

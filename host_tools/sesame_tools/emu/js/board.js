@@ -64,7 +64,13 @@ export class Chip {
     this.pwm = installPWMClock(rp2040, board);
     this.cdc = new HeldCDC(rp2040.usbCtrl);
     const watchdog = rp2040.peripherals[0x40058];
-    watchdog.onWatchdogTrigger = () => board.requestReset('watchdog');
+    watchdog.onWatchdogTrigger = () => {
+      // the chip resets (at the end of this instruction): its watchdog stops counting,
+      // or rp2040js's periodic alarm at counter 0 would fire again at once, forever
+      watchdog.alarm.enable = false;
+      watchdog.timer.enable = false;
+      board.requestReset('watchdog');
+    };
     rp2040.addClockListener(() => board.clockChanged());
     rp2040.core.reset(); // from the bootrom's vectors, as at power-on
   }
