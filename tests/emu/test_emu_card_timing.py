@@ -25,6 +25,7 @@ T0_N10_ATR = "3B65000A2063CB6800"  # TC1 0A: extra guard time N = 10 etu
 T0_TA1_91 = "3B15912063CB6800"  # TA1 91: Fi 512, Di 1 (512 clocks per etu)
 T0_TA1_12 = "3B15122063CB6800"  # TA1 12: Fi 372, Di 2 (186 clocks per etu)
 T0_TA1_13 = "3B15132063CB6800"  # TA1 13: Fi 372, Di 4 (93 clocks per etu)
+T0_WI1_ATR = "3BE50000400120" + "63CB6800"  # TC2 01: WWT = 960 etu
 T1_ATR = with_tck("3B808131FE45")
 T1_INV_ATR = "3F" + T1_ATR[2:]
 
@@ -53,6 +54,7 @@ CASES = {
     "t0-default": (T0_ATR, {}, {}, {"T=0"}),
     "t0-answer-16-char-12": (T0_ATR, {}, {"answer_etu": 16, "char_etu": 12}, {"T=0"}),
     "t0-answer-200": (T0_ATR, {}, {"answer_etu": 200}, {"T=0"}),
+    "t0-answer-900-of-wwt-960": (T0_WI1_ATR, {}, {"answer_etu": 900}, {"T=0"}),
     "t0-char-15": (T0_ATR, {}, {"char_etu": 15}, {"T=0"}),
     "t0-bits-long": (T0_ATR, {}, {"bit_error_etu": 0.2}, {"T=0"}),
     "t0-bits-short": (T0_ATR, {}, {"bit_error_etu": -0.2}, {"T=0"}),
@@ -110,6 +112,17 @@ def test_identify_at_card_timing(reader, tmp_path, name):
     assert state == "code" and CODE_RE.match(shown), (state, shown, st["pio_stalls"][0])
     assert seen <= happened(emu), happened(emu)
     assert st["pio_stalls"][0]["rxFull"] == 0, st["pio_stalls"]
+
+
+def test_a_card_slower_than_wwt_fails_as_on_a_real_card(reader, tmp_path):
+    """WWT 960 etu (TC2 01) and a card answering 1000 etu after the reader's last start
+    bit: the reader gives up (its own clock, not the card's), the card is deactivated."""
+    emu, client = reader(card=card_file(tmp_path, "late", T0_WI1_ATR, {}), timing={"answer_etu": 1000})
+    state, shown = identify(client)
+    assert state == "message" and not CODE_RE.match(shown), (state, shown)
+    log = emu.status()["log"]
+    assert any(e["what"] == "deactivated" for e in log)
+    assert [e for e in log if e["what"] == "rx"], "the reader did send a command"
 
 
 def test_the_pps_rate_is_the_cards(reader, tmp_path):
