@@ -10,6 +10,7 @@ import time
 import pytest
 
 from emuhelp import CODE_RE, TIMES, identify, sesame
+from sesame_tools.client import LinkClient
 
 
 def test_flash_reached_ready(flashed):
@@ -102,3 +103,32 @@ def test_trace_and_monitor_on_the_port(reader, tmp_path):
     assert verify and "1234" not in verify[0]["c"]
     r = sesame("monitor", "--port", emu.port, "--timeout", "3", timeout=60)
     assert r.returncode in (0, 1), r.stderr
+
+
+def test_production_build_sleeps_and_a_held_key_wakes_it(make_emu, flashed, state_dir):
+    """A production build light-sleeps while off (200 ms slices on the 12 MHz crystal,
+    rp2 lightsleep(ms)) and wakes when a key is held through a slice; the keypad alone
+    (it refuses injected keys) then gets a code, at the 125 MHz lightsleep left behind."""
+    emu = make_emu(flashed["image"])
+    r = sesame("flash", "--port", emu.port, "--board", "pico", "--set", "auto_off_s=2",
+               timeout=600)
+    assert r.returncode == 0 and "build=production" in r.stdout, r.stdout + r.stderr
+    client = LinkClient(emu.port)
+    try:
+        client.wait("state", "off", timeout=60)
+        time.sleep(1)
+        st = emu.status()
+        assert st["clk_sys"] == 12_000_000, "asleep: clk_sys on the crystal"
+        emu.press("CLEAR", hold_ms=600)  # seen at the end of a slice
+        client.wait("state", "idle", timeout=30)
+        for k in ("CODE", "1", "2", "3", "4", "OK"):
+            emu.press(k)
+        ev = client.wait("state", timeout=120)
+        while ev.arg not in ("code", "message"):
+            ev = client.wait("state", timeout=120)
+        shown = client.wait("disp", timeout=10).arg
+        assert ev.arg == "code" and CODE_RE.match(shown), shown
+        assert emu.status()["clk_sys"] == 125_000_000  # the build's default, after sleeping
+        assert sesame("verify", shown).returncode == 0
+    finally:
+        client.close()
