@@ -93,7 +93,7 @@ def test_idle_usb_serial_costs_nothing(make_emu):
     b = emu.status()
     assert b["usb_out_packets"] == a["usb_out_packets"]
     emulated = (b["nanos"] - a["nanos"]) / 1e9
-    assert emulated > 5, f"{emulated:.2f} emulated s in 1.5 s of idle"
+    assert emulated > 3, f"{emulated:.2f} emulated s in 1.5 s of idle"  # stock: ~0.2 s (storm)
 
 
 def test_realtime_pacing_keeps_emulated_time_behind_the_wall(make_emu):
