@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from emuhelp import TIMES, sesame, settle
-from sesame_tools.client import LinkClient
+from emuhelp import LinkClient, TIMES, sesame, settle
 from sesame_tools.emu import Emulator, firmware
 
 

@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from emuhelp import CODE_RE, TIMES, identify, sesame
-from sesame_tools.client import LinkClient
+from emuhelp import CODE_RE, LinkClient, TIMES, identify, sesame
 
 
 def test_flash_reached_ready(flashed):

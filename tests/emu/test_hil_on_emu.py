@@ -13,8 +13,7 @@ import importlib.util
 
 import pytest
 
-from emuhelp import ROOT
-from sesame_tools.client import LinkClient
+from emuhelp import LinkClient, ROOT
 
 pytestmark = pytest.mark.emu_matrix
 
