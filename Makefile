@@ -34,7 +34,7 @@ fuzz: $(STAMP)  # long property runs: 6 link-layer properties and the CAP engine
 	SESAME_FUZZ_EXAMPLES=17000 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/host/test_fuzz_linklayer.py tests/host/test_fuzz_cap.py
 
 bench: $(STAMP)  # prints figures; `--quick` (wire only) runs in make test
-	$(BIN)/python -m sesame_tools.bench
+	$(BIN)/python -m sesame_tools.devtools.bench
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache

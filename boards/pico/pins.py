@@ -1,5 +1,5 @@
 # Pin map of the Raspberry Pi Pico build: the one place its GPIO numbers live. Read by
-# board.py on the Pico and by the host's wiring generator (sesame_tools/wiring.py), which
+# board.py on the Pico and by the host's wiring generator (sesame_tools/devtools/wiring.py), which
 # draws the README's wiring picture from it. Physical pin = the Pico header pin number.
 BOARD = "Raspberry Pi Pico (RP2040)"
 # (signal, GPIO, physical pin, direct 3.3 V wiring, TDA8024 wiring)

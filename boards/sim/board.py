@@ -17,7 +17,7 @@ import socket
 import sys
 from micropython import const
 from sesame.errors import CardAbsent, CardTimeout, ProtocolError
-from sesame.session import Counters
+from sesame.iso7816.session import Counters
 
 _POLLIN = const(1)
 _IPPROTO_TCP = const(6)

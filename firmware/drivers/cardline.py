@@ -3,7 +3,7 @@
 # UART): the contacts (CLK as a 4 MHz PWM, RST, the VCC switch, the card-detect switch),
 # activation and deactivation (ISO 7816-3 6.2, 6.4), the wait for a received character
 # (watchdog fed, removal noticed, never without a timeout), the turnaround before the
-# reader sends, the rate/guard state and the counters of sesame.session.
+# reader sends, the rate/guard state and the counters of sesame.iso7816.session.
 #
 # A subclass provides: _start_port() (cold reset: make `port`, set etu_us and rx_any,
 # the port's "a character is in" method), _restart_port() (warm reset), _stop_port()
@@ -12,7 +12,7 @@ import time
 from micropython import const
 from machine import Pin, PWM
 from sesame.errors import CardAbsent, CardTimeout
-from sesame.session import Counters
+from sesame.iso7816.session import Counters
 
 CLK_HZ = const(4_000_000)  # the card clock
 _ACTIVATION_US = const(10_500)  # RST low 42 000 clocks (EMV Book 1 8.1.2: 40 000-45 000)

@@ -1,4 +1,4 @@
-# ESP32 card line: the card-line contract of sesame.session with a UART at 8E2 (start,
+# ESP32 card line: the card-line contract of sesame.iso7816.session with a UART at 8E2 (start,
 # 8 data, even parity, 2 stop bits = the 2 etu guard time; 8O2 for an inverse card) on a
 # TX/RX pin pair tied to the card's I/O, and an LEDC PWM as the card clock.
 #
@@ -14,7 +14,7 @@
 # - received parity is not checked (ESP-IDF keeps a character with a parity error and only
 #   posts an event, which MicroPython does not report);
 # - inverse-convention cards (TS = 3F, read here as 03) work through the session's byte
-#   table (sesame.inverse: bit order and levels), with the UART at odd parity for what we
+#   table (sesame.iso7816.inverse: bit order and levels), with the UART at odd parity for what we
 #   send (see set_convention);
 # - the etu is the UART's baud rate, f*D/F rounded to a whole baud (within 0.01 %); PPS
 #   goes to any ISO rate up to _MAX_BAUD.

@@ -8,7 +8,7 @@ import json
 import time
 import machine
 from machine import Pin
-from sesame import keypad, power
+from sesame.panel import keypad, power
 
 _SLEEP_SLICE_MS = 200
 

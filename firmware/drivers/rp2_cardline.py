@@ -1,4 +1,4 @@
-# RP2040 card line: the card-line contract of sesame.session on a Pico, with the PIO
+# RP2040 card line: the card-line contract of sesame.iso7816.session on a Pico, with the PIO
 # program of drivers/card_pio.py driving the I/O contact and a PWM slice the card clock.
 #
 # Clocks: the system clock runs at 120 MHz; CLK = sysclk / 30 = 4 MHz (PWM, top 29); the
@@ -15,7 +15,7 @@ from machine import Pin, mem32
 import rp2
 from drivers import card_pio
 from drivers.cardline import CardLine
-from sesame import cardchar
+from sesame.iso7816 import cardchar
 from sesame.errors import ProtocolError
 
 SYS_HZ = const(120_000_000)  # the sysclk this line needs (boards/pico/board.py sets it)

@@ -1,7 +1,7 @@
 """The whole Identify flow on the simulated board with the unix port's heap capped at
 64 KB, about what MicroPython leaves free on an ESP32 without PSRAM; the code must be
 accepted by the issuer check. It needs about 60 KB (`make bench`): 4 KB of margin, kept by a
-packed boot (main.py) and an idle loop that allocates nothing (sesame/reader.py)."""
+packed boot (main.py) and an idle loop that allocates nothing (sesame/reader/loop.py)."""
 
 import re
 import subprocess

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sesame_tools.cmd_atr import with_tck
+from sesame_tools.vcard.profile import with_tck
 from sesame_tools.vcard import profile as profiles
 
 pytestmark = pytest.mark.sim_only
@@ -125,7 +125,7 @@ def test_unrecoverable_fault_shows_error(make_reader, tmp_path, name):
 
 
 def test_t1_fits_a_68k_heap(make_reader, tmp_path):
-    # T=1 code (sesame.t1, sesame.edc) and its block buffers load only for T=1 cards (and
+    # T=1 code (sesame.iso7816.t1, sesame.iso7816.edc) and its block buffers load only for T=1 cards (and
     # T=0's only for T=0 cards): a T=0 card runs in 60 KB, a T=1 card in about 65 KB
     # (`make bench`); 68 KB keeps a 3 KB margin
     r = make_reader(card=card(tmp_path, "t1-small-heap", T1_ATR, {}), heap="68K")

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from sesame_tools.cli import main
-from sesame_tools.cmd_trace import record
+from sesame_tools.cli.trace import record
 
 pytestmark = pytest.mark.sim_only
 SESAME = str(Path(sys.executable).parent / "sesame")
@@ -154,7 +154,7 @@ def test_trace_cli_then_replay_cli(make_reader, tmp_path, card, case):
     """The real commands, as a user runs them: `sesame trace --port` against the
     simulated board's serial port, then `sesame replay` of the file it wrote gives the
     code the reader showed, and that code is the issuer's."""
-    from sesame_tools.client import LinkClient
+    from sesame_tools.boardio.testlink import LinkClient
 
     r = make_reader(card=card)
     name, keys, opts = CASES[case]

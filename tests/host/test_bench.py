@@ -7,7 +7,7 @@ import sys
 
 
 def test_quick_bench_prints_wire_figures():
-    r = subprocess.run([sys.executable, "-m", "sesame_tools.bench", "--quick"],
+    r = subprocess.run([sys.executable, "-m", "sesame_tools.devtools.bench", "--quick"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     rows = {m[0]: m for m in re.findall(r"^  (T=\d)\s+(\d+)/(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)",

@@ -193,8 +193,8 @@ def test_atr_and_exchange_with_the_echo_discarded(line_for):
 
 
 def test_inverse_convention_card_and_removal(line_for):
-    from sesame.inverse import INVERSE
-    from sesame.session import open_session
+    from sesame.iso7816.inverse import INVERSE
+    from sesame.iso7816.session import open_session
 
     def raw(hexs):  # what an inverse card's characters are on the line, read LSB first
         return bytes(INVERSE[b] for b in bytes.fromhex(hexs))

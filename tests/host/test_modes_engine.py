@@ -16,12 +16,13 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from pyemv import ac as pyemv_ac, kd as pyemv_kd
 
-from sesame import cap
-from sesame.session import open_session
-from sesame.trace import Trace
-from sesame_tools import issuer, replay
+from sesame.emv import cap
+from sesame.iso7816.session import open_session
+from sesame.reader.trace import Trace
+from sesame_tools.issuer import check as issuer
+from sesame_tools.issuer import replay
 from sesame_tools.cli import main
-from sesame_tools.cmd_trace import Recorder
+from sesame_tools.cli.trace import Recorder
 from sesame_tools.vcard import profile as profiles
 from sesame_tools.vcard.emv import cryptogram
 from sesame_tools.vcard.state import CardState
@@ -215,7 +216,7 @@ def test_verify_cli_inputs():
 
 
 def test_amount_forms(env, tmp_path):
-    from sesame_tools.cli import mode_inputs
+    from sesame_tools.cli.common import mode_inputs
     assert mode_inputs("sign", "1", "12.34", ())["amount"] == "1234"
     assert mode_inputs("sign", "1", "0,5", ())["amount"] == "50"
     assert mode_inputs("sign", "1", "1999", ())["amount"] == "1999"
@@ -456,7 +457,7 @@ def test_generated_cases_match_oracle_and_issuer(name, case, skip):
 
 
 def test_trace_redaction_zeroes_cardholder_data_and_still_replays(env):
-    from sesame_tools.cmd_trace import redact
+    from sesame_tools.cli.trace import redact
 
     p, st, line = env("visa_dpa")
     exchanges = []
@@ -480,8 +481,8 @@ def test_trace_redaction_zeroes_cardholder_data_and_still_replays(env):
 
 
 def test_trace_redaction_covers_certificates_and_bank_account():
-    from sesame import tlv
-    from sesame_tools.cmd_trace import redact
+    from sesame.emv import tlv
+    from sesame_tools.cli.trace import redact
 
     def obj(tag, value):
         return tlv.encode(tag, value)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pioemu import ShiftRegister
 
-from sesame import cardchar
+from sesame.iso7816 import cardchar
 from sesame.errors import CardAbsent, CardTimeout, ProtocolError
 
 HERE = Path(__file__).parent

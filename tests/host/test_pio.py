@@ -17,7 +17,7 @@ import adafruit_pioasm
 import pytest
 from pioemu import State, emulate
 
-from sesame import cardchar
+from sesame.iso7816 import cardchar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "firmware"))
 sys.path.insert(0, str(Path(__file__).parent))

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from sesame.reader import Reader
+from sesame.reader.loop import Reader
 
 
 @pytest.fixture(autouse=True)

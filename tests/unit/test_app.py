@@ -1,5 +1,5 @@
 # The reader's state machine, driven with no hardware and no clock.
-from sesame.app import App
+from sesame.reader.app import App
 from sesame import errors
 
 
@@ -210,7 +210,7 @@ def test_last_try_declined_or_timed_out():
 
 
 def test_long_code_pages():
-    from sesame.entry import code_pages
+    from sesame.reader.entry import code_pages
     assert code_pages("12345678") == ["1234 5678"]
     assert code_pages("1234567890") == ["1-123456", "2-7890"]
     assert code_pages("123456789012345") == ["1-123456", "2-789012", "3-345"]
@@ -228,8 +228,8 @@ def test_long_code_pages():
 
 
 def test_texts_are_seven_segment_friendly():
-    from sesame import app as a, entry as n
-    from sesame.segments import glyph
+    from sesame.reader import app as a, entry as n
+    from sesame.panel.segments import glyph
     for t in (a.T_IDLE, a.T_INSERT, a.T_PIN, a.T_BUSY, n.T_CHALLENGE, n.T_AMOUNT, n.T_REF,
               n.T_DATA % 10, "LASt try", "AbortEd"):
         assert len(t.replace(".", "")) <= 8, t

@@ -1,5 +1,5 @@
 from unitcheck import h
-from sesame import atr
+from sesame.iso7816 import atr
 
 
 def test_t0_only_no_tck():
@@ -63,7 +63,7 @@ def _tck(body):
 
 def test_inverse_atr_read_in_direct_convention():
     # 3F 65 00 00 20 63 CB 68 00 sent in the inverse convention, read in the direct one
-    from sesame.inverse import INVERSE
+    from sesame.iso7816.inverse import INVERSE
     raw = bytes(INVERSE[b] for b in h("3F 65 00 00 20 63 CB 68 00"))
     assert raw[0] == 0x03
     a = atr.Atr(raw)

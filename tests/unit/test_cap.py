@@ -1,6 +1,6 @@
 # CAP token and digits, against the public vectors of DESIGN.md section 7.
 from unitcheck import h, raises
-from sesame import cap, des
+from sesame.emv import cap, des
 
 BARCLAYS_IPB = h("8000FF000000000001FFFF00000000000000")
 OPENAUTH_IPB = h("00001F00000000000FFFFF00000000008000")

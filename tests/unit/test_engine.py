@@ -1,7 +1,8 @@
 # The CAP engine over an APDU-level scripted card (transport seam), with the
 # openauth Identify vector's card answers: the code must be 42511495.
 from unitcheck import h, raises
-from sesame import app, cap, des, tlv
+from sesame.reader import app
+from sesame.emv import cap, des, tlv
 from sesame.errors import NoApplication, PinBlocked, PinWrong, ProtocolError
 
 CDOL1 = "9F02069F03069F1A0295055F2A029A039C019F3704"
@@ -180,7 +181,7 @@ def test_no_cdol1_anywhere():
 
 # -- PIN
 def test_last_try_asks_for_confirmation():
-    from sesame.cap import Cancelled
+    from sesame.emv.cap import Cancelled
     asked = []
     card = Card(tries=1)
     p, n = pin("1234")

@@ -1,5 +1,5 @@
 # Power policy and the display layouts' fit (board-independent parts of power management).
-from sesame import power
+from sesame.panel import power
 
 
 def test_sleep_plan():

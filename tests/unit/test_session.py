@@ -1,11 +1,11 @@
 # Card session: ATR reading (both conventions), warm reset, protocol choice, PPS.
 from unitcheck import ScriptedLine, h, raises
-from sesame import edc
+from sesame.iso7816 import edc
 from sesame.errors import CardAbsent, ProtocolError
-from sesame.inverse import INVERSE
-from sesame.session import open_session, read_atr
-from sesame.t0 import T0
-from sesame.t1 import T1
+from sesame.iso7816.inverse import INVERSE
+from sesame.iso7816.session import open_session, read_atr
+from sesame.iso7816.t0 import T0
+from sesame.iso7816.t1 import T1
 
 
 def inv(hexs):

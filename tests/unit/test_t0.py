@@ -1,8 +1,8 @@
 # T=0 reader side against a scripted byte-level card (ISO 7816-3 section 10).
 from unitcheck import ScriptedLine, Ticks, h, raises
-from sesame import atr
+from sesame.iso7816 import atr
 from sesame.errors import CardTimeout, ProtocolError
-from sesame.t0 import T0
+from sesame.iso7816.t0 import T0
 
 ATR = atr.Atr(h("3B 65 00 00 20 63 CB 68 00"))
 

@@ -6,7 +6,7 @@ GET DATA (9F17, 9F36), VERIFY (plaintext PIN), GENERATE AC (ARQC, then AAC).
 
 from __future__ import annotations
 
-from sesame import tlv
+from sesame.emv import tlv
 from sesame_tools.vcard.crypto import emv2000_tree_sk, mac_alg3
 from sesame_tools.vcard.profile import Profile
 from sesame_tools.vcard.state import CardState

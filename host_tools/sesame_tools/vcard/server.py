@@ -30,8 +30,8 @@ from sesame_tools.vcard.state import CardState
 from sesame_tools.vcard.faults import Faults
 from sesame_tools.vcard.t0 import T0Card
 from sesame_tools.vcard.t1 import T1Card
-from sesame import atr as _atr
-from sesame.inverse import INVERSE
+from sesame.iso7816 import atr as _atr
+from sesame.iso7816.inverse import INVERSE
 
 
 def state_path(p: profiles.Profile) -> Path:
