@@ -10,7 +10,9 @@
 #                     "R": the line repeats that character and the ones after it (T=0)
 # The inverse convention travels as it would on the wire read in direct convention (TS
 # reads 03); set_convention() answers False so the session decodes it. Rates: any F/D.
-# The keypad and display are the test link on stdin/stdout (a pseudo-terminal).
+# The keypad and display are the test link on stdin/stdout (a pseudo-terminal). The PC/SC
+# channel (board.pcsc, a second pty on the host: `pcsc: /dev/pts/N`) is a TCP link to the
+# host's relay, bytes as they are.
 import json
 import select
 import socket
@@ -227,6 +229,38 @@ class SimLine:
         raise ProtocolError("parity errors")
 
 
+class SimChannel:
+    # The PC/SC channel: any() / readinto() / write() on a socket to SimBoard's relay.
+    def __init__(self, addr):
+        host, port = addr.split(":")
+        s = socket.socket()
+        s.connect(socket.getaddrinfo(host, int(port))[0][-1])
+        s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+        s.setblocking(False)  # readinto: what has come (a stream read fills the buffer)
+        self.sock = s
+        self.poll = select.poll()
+        self.poll.register(s, select.POLLIN)
+
+    def any(self):
+        for _ in self.poll.ipoll(0):
+            return 1
+        return 0
+
+    def readinto(self, buf):
+        try:
+            return self.sock.readinto(buf) or 0
+        except OSError:
+            return 0
+
+    def write(self, buf):
+        try:
+            return self.sock.write(buf) or 0
+        except OSError as e:
+            if e.errno == 11:  # EAGAIN: the relay is slow, try again
+                return 0
+            return len(buf)  # the relay is gone: nobody to tell
+
+
 class Board:
     name = "sim"
 
@@ -239,6 +273,8 @@ class Board:
         self.keys = self
         if settings.get("inserted", True):
             self.line.insert()
+        if settings.get("pcsc"):
+            self.pcsc = SimChannel(settings["pcsc"])
 
     def show(self, text):
         pass

@@ -14,8 +14,9 @@ from sesame_tools.cli.common import CARD_HELP
 @click.option("--card", help=CARD_HELP)
 @click.option("--keys", help='Press these keys, e.g. "CODE 1 2 3 4 OK", print each display '
               "change and exit once a code (exit 0) or an error (exit 1) is shown.")
-@click.option("--serve", is_flag=True, help="Print the board's serial port and run until "
-              "interrupted (for HIL tests and mpremote).")
+@click.option("--serve", is_flag=True, help="Print the board's serial port (and its PC/SC "
+              "channel, `pcsc: PTY`) and run until interrupted (for HIL tests, mpremote, "
+              "pcscd).")
 @click.option("--auto-off", type=float, default=35, show_default=True,
               help="Seconds before the reader switches itself off.")
 @click.option("--production", is_flag=True, help="Production build: refuses key injection.")
@@ -49,6 +50,8 @@ def sim(card, keys, serve, auto_off, production, heap, timeout, blank, flash_dir
 
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # clean up on `kill`
             click.echo(f"port: {board.port}", err=False)
+            if board.pcsc_port:  # the reader's PC/SC channel: `sesame pcsc --port` it
+                click.echo(f"pcsc: {board.pcsc_port}", err=False)
             sys.stdout.flush()
             try:
                 while board.alive():
