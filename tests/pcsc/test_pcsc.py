@@ -1,0 +1,238 @@
+"""The reader as a PIN-pad PC/SC reader: simulated boards behind a private pcscd (see
+conftest.py), used by pcsc_scan, pyscard and opensc-tool exactly as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sesame_tools.boardio.testlink import LinkClient
+from sesame_tools.vcard import profile as profiles
+
+SESAME = str(Path(sys.executable).parent / "sesame")
+ATR_T0 = "3B 65 00 00 20 63 CB 68 00"
+ATR_T1 = "3B 80 81 31 FE 45 8B"
+PIN = b"\x01\x02\x03\x04"
+
+
+def connect(short: str):
+    from smartcard.System import readers
+
+    r = next(x for x in readers() if str(x).startswith(short))
+    c = r.createConnection()
+    c.connect()
+    return c
+
+
+def close(c) -> None:
+    c.disconnect()
+    c.release()  # its PC/SC context too, before the module's pcscd stops
+
+
+class PcscTransport:
+    """The firmware's transport contract (transmit(apdu) -> data + SW) over pyscard. PC/SC
+    hands T=0 answers over as the card gave them: 61xx and 6Cxx are the application's."""
+
+    def __init__(self, conn):
+        self.c = conn
+        self.log: list[tuple[bytes, bytes]] = []
+
+    def transmit(self, apdu) -> bytes:
+        apdu = bytes(apdu)
+        data, sw1, sw2 = self.c.transmit(list(apdu))
+        for _ in range(8):
+            if sw1 == 0x6C:
+                data, sw1, sw2 = self.c.transmit(list(apdu[:4]) + [sw2])
+            elif sw1 == 0x61:
+                more, sw1, sw2 = self.c.transmit([0x00, 0xC0, 0x00, 0x00, sw2])
+                data = data + more
+            else:
+                break
+        r = bytes(data) + bytes([sw1, sw2])
+        self.log.append((apdu, r))
+        return r
+
+
+def features(conn) -> dict[int, int]:
+    from smartcard.scard import SCARD_CTL_CODE
+
+    raw = conn.control(SCARD_CTL_CODE(3400), [])
+    out, i = {}, 0
+    while i + 2 <= len(raw):
+        tag, n = raw[i], raw[i + 1]
+        out[tag] = int.from_bytes(bytes(raw[i + 2:i + 2 + n]), "big")
+        i += 2 + n
+    return out
+
+
+def verify_structure(apdu: bytes, timeout_s: int = 20) -> list[int]:
+    # PC/SC part 10 PIN_VERIFY_STRUCTURE for an EMV plaintext PIN block (2L PIN F...):
+    # PIN BCD from data byte 1 (bytes, left), 4-bit length at bit 4, 7-byte block
+    s = struct.pack("<BBBBBHBBHB3sI", timeout_s, 0, 0x89, 0x47, 0x04, 0x040C, 0x02, 0x01,
+                    0x0409, 0x00, b"\0\0\0", len(apdu))
+    return list(s + apdu)
+
+
+VERIFY_TEMPLATE = bytes.fromhex("0020008008 20FFFFFFFFFFFFFF")
+
+
+def select_cap(t: PcscTransport) -> None:
+    r = t.transmit(bytes.fromhex("00A4040007A000000003800200"))
+    assert r[-2:] == b"\x90\x00", r.hex()
+
+
+def test_pcsc_scan_shows_the_readers_and_their_atrs(bench):
+    r = subprocess.run(["pcsc_scan", "-t", "3"], capture_output=True, text=True, timeout=30)
+    out = r.stdout
+    for name, atr in ((bench.T0, ATR_T0), (bench.T1, ATR_T1)):
+        assert bench.name(name) in out, out
+        assert atr in out, out
+
+
+@pytest.mark.parametrize("short", ["Sesame T0", "Sesame T1"])
+def test_pyscard_runs_the_emv_commands(bench, short):
+    c = connect(short)
+    try:
+        t = PcscTransport(c)
+        fci = t.transmit(bytes.fromhex("00A4040007A000000003800200"))
+        assert fci[-2:] == b"\x90\x00" and fci[0] == 0x6F, fci.hex()
+        gpo = t.transmit(bytes.fromhex("80A8000002830000"))
+        assert gpo[-2:] == b"\x90\x00", gpo.hex()
+        rec = t.transmit(bytes.fromhex("00B2010C00"))
+        assert rec[-2:] == b"\x90\x00" and rec[0] == 0x70, rec.hex()
+        cdol = bytes(29)
+        ac = t.transmit(bytes.fromhex("80AE80001D") + cdol + b"\x00")
+        assert ac[-2:] == b"\x90\x00" and ac[0] in (0x77, 0x80), ac.hex()
+        if short.endswith("T0"):  # the host saw the card's 61xx (TPDU level)
+            raw = c.transmit(list(bytes.fromhex("00A4040007A000000003800200")))
+            assert raw[1] == 0x61, raw
+    finally:
+        close(c)
+
+
+@pytest.mark.parametrize("short,card", [("Sesame T0", "visa_dpa"), ("Sesame T1", "t1_card")])
+def test_a_cap_identify_computed_on_the_pc_is_accepted(bench, short, card):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "firmware"))
+    from sesame.emv.cap import Cap
+
+    c = connect(short)
+    try:
+        t = PcscTransport(c)
+        res = Cap(t).run(bytearray(PIN), 4, "identify")
+    finally:
+        close(c)
+    assert re.fullmatch(r"\d{8}", res.code), res.code
+    verify = [x for x in t.log if x[0][1] == 0x20]
+    assert verify and verify[0][1] == b"\x90\x00"  # a plain VERIFY from the PC passes through
+    v = subprocess.run([SESAME, "verify", "--card", card, res.code], capture_output=True,
+                       text=True, timeout=60)
+    assert v.returncode == 0 and v.stdout.startswith("accepted"), (v.stdout, v.stderr)
+
+
+def _pin_pad(link, short, keys, template=VERIFY_TEMPLATE):
+    """FEATURE_VERIFY_PIN_DIRECT with `keys` pressed on the board; returns the answer."""
+    c = connect(short)
+    try:
+        t = PcscTransport(c)
+        select_cap(t)
+        f = features(c)
+        assert 0x06 in f and 0x07 in f, f  # VERIFY_PIN_DIRECT, MODIFY_PIN_DIRECT
+        out: dict = {}
+
+        def run():
+            try:
+                out["r"] = c.control(f[0x06], verify_structure(template))
+            except Exception as e:  # noqa: BLE001 (reported below)
+                out["e"] = e
+
+        th = threading.Thread(target=run)
+        th.start()
+        link.wait("state", "pcpin", timeout=20)
+        for k in keys:
+            link.key(k)
+        th.join(60)
+        assert not th.is_alive()
+        if "e" in out:
+            raise out["e"]
+        return bytes(out["r"])
+    finally:
+        close(c)
+
+
+@pytest.mark.parametrize("short", ["Sesame T0", "Sesame T1"])
+def test_verify_pin_direct_with_the_keys_on_the_board(bench, short):
+    board = bench.boards[short]
+    board.pcsc_tap.clear()
+    link = LinkClient(board.port)
+    link.sync()
+    r = _pin_pad(link, short, ["9", "9", "9", "9", "OK"])
+    assert r[0] == 0x63 and r[1] & 0xF0 == 0xC0 and r[1] & 0x0F == 2, r.hex()
+    link.wait("disp", "2 triES", timeout=5)
+    assert "----" in [e.arg for e in link.history if e.name == "disp"]
+    r = _pin_pad(link, short, ["1", "2", "3", "CLEAR", "3", "4", "OK"])
+    assert r == b"\x90\x00", r.hex()
+    link.wait("disp", "PIn OK", timeout=5)
+    # the PIN never crossed the PC/SC channel, in either direction
+    wire = b"".join(d for _, d in board.pcsc_tap)
+    for pin in ("1234", "9999"):
+        for enc in (bytes.fromhex("24" + pin), pin.encode(), bytes(int(x) for x in pin)):
+            assert enc not in wire, (pin, enc.hex())
+    # nor the test link (display texts only)
+    assert not [e for e in link.history if re.search(r"\d{4}", e.arg or "") and e.name != "ready"]
+    link.close()
+
+
+def test_a_pin_entry_cancelled_on_the_keypad(bench):
+    link = LinkClient(bench.boards["Sesame T0"].port)
+    link.sync()
+    r = _pin_pad(link, "Sesame T0", ["1", "CLEAR", "CLEAR"])
+    link.close()
+    assert r == b"\x64\x01", r.hex()  # PC/SC: cancelled by the user
+
+
+def test_own_keys_wait_while_a_pc_application_holds_the_card(bench):
+    board = bench.boards["Sesame T0"]
+    link = LinkClient(board.port)
+    link.sync()
+    c = connect("Sesame T0")
+    try:
+        link.key("CODE")
+        shown = [e.arg for e in link.history if e.name == "disp"]
+        assert shown[-1] == "PC USE", shown
+        PcscTransport(c).transmit(bytes.fromhex("00A4040007A000000003800200"))
+    finally:
+        close(c)
+    # pcscd powers the card off once no application holds it; then CODE works again
+    end = time.monotonic() + 15
+    while True:
+        link.send("!status")
+        if link.wait("disp").arg in ("rEAdY",):
+            break
+        assert time.monotonic() < end, "the reader stayed held by the PC"
+        time.sleep(0.3)
+    link.key("CODE")
+    assert [e.arg for e in link.history if e.name == "disp"][-1] == "PIn"
+    link.key("CLEAR")
+    link.close()
+
+
+def test_opensc_tool_reads_the_atr_and_sends_an_apdu(bench):
+    r = subprocess.run(["opensc-tool", "--list-readers"], capture_output=True, text=True,
+                       timeout=30)
+    assert "PIN pad" in r.stdout and "Sesame T0" in r.stdout, r.stdout
+    idx = next(line.split()[0] for line in r.stdout.splitlines() if "Sesame T0" in line)
+    r = subprocess.run(["opensc-tool", "--reader", idx, "--atr"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.stdout.strip().lower() == ATR_T0.replace(" ", ":").lower(), r.stdout + r.stderr
+    r = subprocess.run(["opensc-tool", "--reader", idx, "--send-apdu", "00A4040007A0000000038002",
+                        "--send-apdu", "00B2010C00"], capture_output=True, text=True, timeout=30)
+    assert r.stdout.count("SW1=0x90, SW2=0x00") == 2, r.stdout + r.stderr
