@@ -16,6 +16,7 @@ where they fail (a missing install step must not pass unseen)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -141,9 +142,20 @@ class Bench:
 
     T0 = "Sesame T0"
     T1 = "Sesame T1"
+    SLOW = "Sesame slow"  # a T=0 card that sends NULL bytes for 4 s before each answer
+    PULL = "Sesame pull"  # a T=0 card pulled out once it has a command's 5-byte header
 
     def __init__(self, state: Path):
-        self.boards = {self.T0: SimBoard("visa_dpa"), self.T1: SimBoard("t1_card")}
+        from sesame_tools.vcard.profile import cards_dir
+
+        slow = json.loads((cards_dir() / "visa_dpa.json").read_text())
+        slow["link"] = {"null_bytes": 400, "null_delay_ms": 10}
+        (state / "slow.json").write_text(json.dumps(slow))
+        slow["link"] = {"remove_after": 5, "null_bytes": 10, "null_delay_ms": 50}
+        (state / "pull.json").write_text(json.dumps(slow))
+        self.boards = {self.T0: SimBoard("visa_dpa"), self.T1: SimBoard("t1_card"),
+                       self.SLOW: SimBoard(str(state / "slow.json")),
+                       self.PULL: SimBoard(str(state / "pull.json"))}
         from sesame_tools.boardio.testlink import LinkClient
 
         for b in self.boards.values():

@@ -138,8 +138,20 @@ def test_a_cap_identify_computed_on_the_pc_is_accepted(bench, short, card):
     assert v.returncode == 0 and v.stdout.startswith("accepted"), (v.stdout, v.stderr)
 
 
-def _pin_pad(link, short, keys, template=VERIFY_TEMPLATE):
-    """FEATURE_VERIFY_PIN_DIRECT with `keys` pressed on the board; returns the answer."""
+def modify_structure(apdu: bytes, confirm: int = 0x03, timeout_s: int = 20) -> list[int]:
+    # PIN_MODIFY_STRUCTURE: old PIN in the first 8-byte block, new in the second (EMV
+    # plaintext blocks), current PIN asked (b1) and the new one twice (b0)
+    s = struct.pack("<BBBBBBBHBBBHBBB3sI", timeout_s, 0, 0x89, 0x47, 0x04, 0x00, 0x08,
+                    0x040C, confirm, 0x02, 0x03, 0x0409, 0, 1, 2, b"\0\0\0", len(apdu))
+    return list(s + apdu)
+
+
+MODIFY_TEMPLATE = bytes.fromhex("0024000010 20FFFFFFFFFFFFFF 20FFFFFFFFFFFFFF")
+
+
+def _pin_pad(link, short, keys, template=VERIFY_TEMPLATE, modify=False):
+    """FEATURE_VERIFY_PIN_DIRECT (or MODIFY) with `keys` pressed on the board; returns the
+    answer."""
     c = connect(short)
     try:
         t = PcscTransport(c)
@@ -150,7 +162,8 @@ def _pin_pad(link, short, keys, template=VERIFY_TEMPLATE):
 
         def run():
             try:
-                out["r"] = c.control(f[0x06], verify_structure(template))
+                out["r"] = c.control(f[0x07], modify_structure(template)) if modify else \
+                    c.control(f[0x06], verify_structure(template))
             except Exception as e:  # noqa: BLE001 (reported below)
                 out["e"] = e
 
@@ -158,6 +171,9 @@ def _pin_pad(link, short, keys, template=VERIFY_TEMPLATE):
         th.start()
         link.wait("state", "pcpin", timeout=20)
         for k in keys:
+            if k == "|":  # the next PIN prompt
+                link.wait("state", "pcpin", timeout=20)
+                continue
             link.key(k)
         th.join(60)
         assert not th.is_alive()
@@ -199,6 +215,25 @@ def test_a_pin_entry_cancelled_on_the_keypad(bench):
     assert r == b"\x64\x01", r.hex()  # PC/SC: cancelled by the user
 
 
+def test_modify_pin_direct_asks_three_pins_and_checks_the_confirmation(bench):
+    board = bench.boards["Sesame T0"]
+    board.pcsc_tap.clear()
+    link = LinkClient(board.port)
+    link.sync()
+    old, new = ["1", "2", "3", "4"], ["5", "6", "7", "8"]
+    r = _pin_pad(link, "Sesame T0", old + ["OK", "|"] + new + ["OK", "|"] + new[:3] + ["9", "OK"],
+                 MODIFY_TEMPLATE, modify=True)
+    assert r == b"\x64\x02", r.hex()  # the two new PINs differ: nothing sent to the card
+    prompts = [e.arg for e in link.history if e.name == "disp"]
+    assert "OLd PIn" in prompts and "nEW PIn" in prompts and "AGAIn" in prompts, prompts
+    r = _pin_pad(link, "Sesame T0", old + ["OK", "|"] + new + ["OK", "|"] + new + ["OK"],
+                 MODIFY_TEMPLATE, modify=True)
+    assert len(r) == 2 and r != b"\x64\x02", r.hex()  # the card's own answer to 0024
+    wire = b"".join(d for _, d in board.pcsc_tap)
+    assert bytes.fromhex("241234") not in wire and bytes.fromhex("245678") not in wire
+    link.close()
+
+
 def test_own_keys_wait_while_a_pc_application_holds_the_card(bench):
     board = bench.boards["Sesame T0"]
     link = LinkClient(board.port)
@@ -236,3 +271,95 @@ def test_opensc_tool_reads_the_atr_and_sends_an_apdu(bench):
     r = subprocess.run(["opensc-tool", "--reader", idx, "--send-apdu", "00A4040007A0000000038002",
                         "--send-apdu", "00B2010C00"], capture_output=True, text=True, timeout=30)
     assert r.stdout.count("SW1=0x90, SW2=0x00") == 2, r.stdout + r.stderr
+
+
+def test_a_slow_card_answers_through_time_requests(bench):
+    # 4 s of NULL bytes: longer than the driver's 3 s read timeout; the reader's time
+    # requests (80) keep it waiting
+    c = connect(bench.SLOW)
+    try:
+        t0 = time.monotonic()
+        r = PcscTransport(c).transmit(bytes.fromhex("00B2010C00"))
+        took = time.monotonic() - t0
+    finally:
+        close(c)
+    assert r[-2:] == b"\x90\x00", r.hex()
+    assert took > 3.5, took
+    wire = b"".join(d for way, d in bench.boards[bench.SLOW].pcsc_tap if way == "out")
+    assert b"\x80" in wire
+
+
+def test_the_card_pulled_out_mid_command_gives_the_pc_sc_error(bench):
+    from smartcard.Exceptions import CardConnectionException
+
+    c = connect(bench.PULL)
+    t0 = time.monotonic()
+    with pytest.raises(CardConnectionException) as e:
+        c.transmit(list(bytes.fromhex("00B2010C00")))
+    assert time.monotonic() - t0 < 5, "the application waited too long"
+    msg = str(e.value).lower()  # SCARD_E_NO_SMARTCARD (or SCARD_W_REMOVED_CARD)
+    assert "no smart card inserted" in msg or "removed" in msg, e.value
+    for end in (c.disconnect, c.release):
+        try:
+            end()
+        except Exception:  # noqa: BLE001 (the card is gone: the handle is dead)
+            pass
+    link = LinkClient(bench.boards[bench.PULL].port)
+    link.sync()
+    link.send("!status")
+    assert link.wait("disp").arg == "InSErt"  # the reader saw it go, and is back at idle
+    link.close()
+
+
+def _frame(msg: bytes) -> bytes:
+    f = b"\x03\x06" + msg
+    x = 0
+    for b in f:
+        x ^= b
+    return f + bytes([x])
+
+
+def _read(ser, n: int, timeout: float = 3) -> bytes:
+    out = b""
+    end = time.monotonic() + timeout
+    while len(out) < n and time.monotonic() < end:
+        out += ser.read(n - len(out))
+    return out
+
+
+def test_garbage_and_bad_frames_are_naked_and_the_channel_recovers(tmp_path, monkeypatch):
+    # No pcscd: the board's PC/SC channel driven byte by byte.
+    import serial
+
+    from sesame_tools.sim.board import SimBoard
+
+    monkeypatch.setenv("SESAME_STATE_DIR", str(tmp_path))
+    with SimBoard() as board:
+        link = LinkClient(board.port)
+        link.sync()
+        ser = serial.Serial(board.pcsc_port, 115200, timeout=0.2)
+        status = bytes([0x65, 0, 0, 0, 0, 0, 7, 0, 0, 0])
+        nak = b"\x03\x15\x16"
+        ser.write(b"\x55\xAA\x00\xFF")  # noise outside a frame
+        assert _read(ser, 3) == nak
+        bad = bytearray(_frame(status))
+        bad[-1] ^= 0x5A  # wrong LRC
+        ser.write(bad)
+        assert _read(ser, 3) == nak
+        ser.write(b"\x03\x42")  # SYNC, then not ACK
+        assert _read(ser, 3) == nak
+        ser.write(_frame(status)[:8])  # a frame that stops half way
+        assert _read(ser, 3, timeout=2) == nak
+        ser.write(_frame(bytes([0x6F, 0xFF, 0xFF, 0, 0, 0, 8, 0, 0, 0])))  # 64 KB promised
+        assert _read(ser, 3) == nak
+        time.sleep(0.1)
+        ser.reset_input_buffer()
+        ser.write(_frame(status))  # and a good one is answered: echo, then the status
+        echo, answer = _read(ser, 13), _read(ser, 13)
+        assert echo == _frame(bytes([0x65, 0, 0, 0, 0, 0, 7, 0, 0, 0])), echo.hex()
+        assert answer[:3] == b"\x03\x06\x81" and answer[8] == 7 and answer[9] == 1, answer.hex()
+        link.send("!status")
+        assert link.wait("state").arg == "idle"  # the reader itself never noticed
+        assert not [e for e in link.history if e.name == "error"]
+        ser.close()
+        link.close()
