@@ -4,7 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv clean help fuzz bench
+# The reader as a PC/SC reader (tests/pcsc): Debian's pcscd, its serial CCID driver, the
+# clients, and what pyscard (PyPI, no Linux wheel) builds with. Installed when root;
+# otherwise the command is printed and those tests skip.
+PCSC_DEBS := pcscd libccid pcsc-tools opensc swig libpcsclite-dev
+
+.PHONY: demo test venv clean help fuzz bench pcsc-deps
 
 help:
 	@echo "make demo   run the reader on the simulated board with a virtual card (interactive)"
@@ -19,10 +24,24 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@$(MAKE) --no-print-directory pcsc-deps
+	@if command -v swig >/dev/null && [ -e /usr/include/PCSC/winscard.h ]; then \
+	  $(BIN)/python -m pip install --quiet -e '.[pcsc]'; \
+	else echo "pyscard not installed (needs swig and libpcsclite-dev): PC/SC tests will skip"; fi
 	# MicroPython stubs for the board type-check, one folder per port (same module names)
 	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/stubs/rp2 'micropython-rp2-rpi-pico-stubs>=1.24'
 	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/stubs/esp32 'micropython-esp32-stubs>=1.24'
 	touch $(STAMP)
+
+pcsc-deps:
+	@if dpkg-query -W -f='$${Status}\n' $(PCSC_DEBS) 2>/dev/null | grep -vq 'install ok installed' \
+	    || [ "$$(dpkg-query -W -f='$${Status}\n' $(PCSC_DEBS) 2>/dev/null | wc -l)" -ne 6 ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q $(PCSC_DEBS) >/dev/null || { apt-get update -q >/dev/null && \
+	      apt-get install -y -q $(PCSC_DEBS) >/dev/null; }; \
+	  else echo "PC/SC tests need: sudo apt-get install $(PCSC_DEBS)"; fi; \
+	fi
 
 demo: $(STAMP)
 	$(BIN)/sesame sim

@@ -363,3 +363,24 @@ def test_garbage_and_bad_frames_are_naked_and_the_channel_recovers(tmp_path, mon
         assert not [e for e in link.history if e.name == "error"]
         ser.close()
         link.close()
+
+
+def test_sesame_pcsc_prints_the_entry_and_checks_the_reader(bench, tmp_path):
+    port = bench.boards[bench.T0].pcsc_port
+    r = subprocess.run([SESAME, "pcsc", "--port", port], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert f"DEVICENAME   {port}:GemPCPinPad" in r.stdout and "libccidtwin.so" in r.stdout
+    assert 'FRIENDLYNAME "Sesame"' in r.stdout
+    r = subprocess.run([SESAME, "pcsc", "--port", port, "--install", "--conf-dir",
+                        str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "restart pcscd" in r.stdout, r.stdout + r.stderr
+    assert (tmp_path / "sesame").read_text().startswith("# Sesame PIN-pad reader")
+    r = subprocess.run([SESAME, "pcsc", "--check", "--name", bench.T0], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "card:    present, ATR " + ATR_T0 in r.stdout, r.stdout
+    assert "PIN pad: yes (FEATURE_VERIFY_PIN_DIRECT, FEATURE_MODIFY_PIN_DIRECT)" in r.stdout
+    r = subprocess.run([SESAME, "pcsc", "--check", "--name", "Nobody"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 1 and "no reader named" in r.stderr, r.stderr

@@ -9,6 +9,7 @@ from sesame_tools.cli.card import card
 from sesame_tools.cli.flash import flash
 from sesame_tools.cli.hil import hil
 from sesame_tools.cli.monitor import monitor
+from sesame_tools.cli.pcsc import pcsc
 from sesame_tools.cli.replay import replay
 from sesame_tools.cli.sim import sim
 from sesame_tools.cli.trace import trace
@@ -21,7 +22,7 @@ def main() -> None:
     """Sésame: an open EMV-CAP reader. Host tools for the simulated and real boards."""
 
 
-for _cmd in (sim, verify, card, atr, flash, monitor, trace, hil, replay):
+for _cmd in (sim, verify, card, atr, flash, monitor, trace, hil, replay, pcsc):
     main.add_command(_cmd)
 
 if __name__ == "__main__":
