@@ -235,3 +235,63 @@ def test_texts_are_seven_segment_friendly():
         assert len(t.replace(".", "")) <= 8, t
         for ch in t:
             assert ch == " " or glyph(ch), (t, ch)
+
+
+# -- PC/SC: a PC application holds the card (sesame.ccid)
+
+def test_pc_hold_refuses_own_modes_and_never_switches_off():
+    app = started(off_ms=1000)
+    assert shows(app.pc_hold(True, 10)) == ["PC USE"]
+    assert app.tick(10_000_000) == []  # no auto-off while the PC holds the card
+    assert shows(app.key("CODE", 20)) == ["PC USE"] and app.state == "message"
+    assert not any(k == "transact" for k, _ in app.key("OK", 21))
+    app.tick(20 + 5000)
+    assert app.state == "idle" and app.deadline is None
+    assert shows(app.pc_hold(False, 30)) == ["rEAdY"] and app.deadline == 30 + 1000
+    assert shows(app.key("CODE", 40)) == ["PIn"]
+
+
+def test_pc_pin_entry_masked_min_max_clear_ok():
+    app = started()
+    app.pc_hold(True, 0)
+    assert shows(app.pc_pin("PIn", 4, 6, 30000, 1)) == ["PIn"] and app.state == "pcpin"
+    out = []
+    for k in "1234567":  # max 6 digits: the 7th is ignored
+        out += shows(app.key(k, 2))
+    assert out == ["-", "--", "---", "----", "-----", "------"]
+    assert app.key("CODE", 3) == [] and app.state == "pcpin"  # mode keys do nothing here
+    assert shows(app.key("CLEAR", 4)) == ["-----"]
+    app.key("OK", 5)
+    assert app.state == "busy" and app.pc_r == 5 and bytes(app.pin[:5]) == b"\x01\x02\x03\x04\x05"
+    shows(app.pc_result(0x63C1, 6)) == ["1 triE"]
+    assert not any(app.pin)
+    app.pc_pin("PIn", 4, 12, 30000, 10)
+    app.key("1", 11)
+    assert app.key("OK", 12) == [] and app.state == "pcpin"  # fewer than the least asked
+    app.key("CLEAR", 13)
+    app.key("CLEAR", 14)  # on an empty entry: cancelled
+    assert app.pc_r == 0 and app.state == "idle"
+
+
+def test_pc_pin_timeout_and_card_out():
+    app = started()
+    app.pc_hold(True, 0)
+    app.pc_pin("PIn", 4, 12, 1000, 0)
+    app.key("1", 500)
+    app.tick(1400)
+    assert app.state == "pcpin"  # a key starts the timeout again
+    app.tick(1500)
+    assert app.pc_r == -1 and app.state == "idle" and not any(app.pin)
+    app.pc_pin("PIn", 4, 12, 1000, 2000)
+    app.key("1", 2001)
+    assert shows(app.card_event(False, 2002)) == ["no CArd"] and app.pc_r == -2
+    assert not any(app.pin)
+
+
+def test_pc_result_texts():
+    app = started()
+    assert shows(app.pc_result(0x9000, 0)) == ["PIn OK"]
+    assert shows(app.pc_result(0x63C2, 0)) == ["2 triES"]
+    assert shows(app.pc_result(0x6983, 0)) == ["bLOCKEd"]
+    assert shows(app.pc_result(0x6984, 0)) == ["PIn OFF"]
+    assert shows(app.pc_result(-1, 0)) == ["rEAdY"]
