@@ -1,6 +1,7 @@
-# The reader as a PC/SC reader: a USB-CCID slot on a serial channel, as pcscd's serial
-# driver for GemPC readers (libccid's libccidtwin.so, reader type GemPCPinPad) speaks it.
-#   frame   the serial frame (SYNC, ACK/NAK, the CCID message, LRC), echo, time requests
+"""The reader as a PC/SC reader (a CCID slot on a serial channel, see slot.py); imports sesame.iso7816."""
+# Modules:
+#   frame   the serial frame of pcscd's GemPC driver (SYNC, ACK/NAK, CCID message, LRC),
+#           echo, time requests, slot changes
 #   slot    the CCID messages: power, status, parameters, escapes, XfrBlock (TPDU level)
 #   secure  PC_to_RDR_Secure: the VERIFY / CHANGE REFERENCE DATA built around a PIN typed
 #           on the reader's keypad (the PIN never leaves the reader)

@@ -59,13 +59,6 @@ _E_PARITY = const(0xFD)
 _E_MUTE = const(0xFE)
 
 _KEEP_MS = const(500)  # a time request at least this often while we work
-_FEATURES = b"\x01\x08\x00\x02\x60\x00\x00\x00\x00\x00\x00\x00\x01\x04\x0c\x00\x00\x00\x00\x00\x00"
-# GET_FIRMWARE_FEATURES (escape 6A; ccid.h struct GEMALTO_FIRMWARE_FEATURES, 21 bytes):
-# 1 line of 8 characters, validation by key (02), VerifyPinDirect + ModifyPinDirect (60),
-# no bNumberMessageFix (the driver then always sends the three bMsgIndex of a modify),
-# version 1, PIN of 4 to 12 digits
-
-
 class _KeepLine:
     # The card line while the host waits for an answer: every read first lets the host
     # know we are still working.
@@ -220,10 +213,13 @@ class Slot:
             self._answer(_STATUS)
         elif t == _XFR:
             self._xfr()
-        elif t in (_GET_PARAMS, _RESET_PARAMS, _SET_PARAMS):
-            self._params()
-        elif t == _ESCAPE:
-            self._escape()
+        elif t in (_GET_PARAMS, _RESET_PARAMS, _SET_PARAMS, _ESCAPE):
+            from sesame.ccid import params  # rarely used: loaded when first needed
+
+            if t == _ESCAPE:
+                params.escape(self)
+            else:
+                params.params(self)
         elif t == _SECURE:
             if not self.powered:
                 self._answer(_DATA_BLOCK, error=_E_MUTE)
@@ -293,7 +289,9 @@ class Slot:
             return
         cmd = memoryview(rx)[10:10 + n]
         if n and cmd[0] == 0xFF:
-            self._pps(cmd, n)
+            from sesame.ccid.params import pps
+
+            pps(self, cmd, n)
             return
         try:
             if self.proto == 0:
@@ -338,70 +336,3 @@ class Slot:
                 return
             except ProtocolError:
                 pass
-
-    def _pps(self, req, n):
-        # The driver's own PPS (when TA1 offers a faster rate, or for another protocol):
-        # the card already runs at what our activation chose; say so. A confirmation
-        # shorter than the request (no PPS1: default rate) is accepted by the driver
-        # (towitoko/pps.c PPS_Match); another protocol would need a new activation.
-        a = self.atr
-        if n < 3 or (req[1] & 0x0F) != self.proto:
-            self._answer(_DATA_BLOCK, error=_E_PROTOCOL)
-            return
-        tx = self.f.tx
-        tx[DATA] = 0xFF
-        fast = (a.Fi, a.Di) != (372, 1)
-        if req[1] & 0x10 and fast and n >= 4 and req[2] == a.ta1:
-            tx[DATA + 1] = 0x10 | self.proto
-            tx[DATA + 2] = req[2]
-            k = 3
-        else:
-            tx[DATA + 1] = self.proto
-            k = 2
-        x = 0
-        for i in range(k):
-            x ^= tx[DATA + i]
-        tx[DATA + k] = x
-        self._answer(_DATA_BLOCK, k + 1)
-
-    def _params(self):
-        if not self.powered:
-            self._answer(_PARAMS, error=_E_MUTE)
-            return
-        a = self.atr
-        tx = self.f.tx
-        fidi = a.ta1 if (a.Fi, a.Di) != (372, 1) and a.ta1 is not None else 0x11
-        inv = 2 if a.convention == "inverse" else 0
-        tx[DATA] = fidi
-        tx[DATA + 2] = a.N
-        tx[DATA + 4] = 0  # clock stop not supported
-        if self.proto == 0:
-            tx[DATA + 1] = inv
-            tx[DATA + 3] = a.WI
-            n = 5
-        else:
-            tx[DATA + 1] = 0x10 | inv | (1 if a.edc == "crc" else 0)
-            tx[DATA + 3] = (a.BWI << 4) | a.CWI
-            tx[DATA + 5] = a.IFSC if 0 < a.IFSC < 255 else 32
-            tx[DATA + 6] = 0
-            n = 7
-        self._answer(_PARAMS, n, spec=self.proto)
-
-    def _escape(self):
-        rx = self.f.rx
-        n = self.f.length() - 10
-        c = rx[10] if n else -1
-        if c == 0x02 and n == 1:  # firmware version: the driver's "is a reader there?"
-            v = b"Sesame " + self.host.version.encode()
-            self._data(v, len(v))
-            self._answer(_ESCAPED, len(v))
-        elif c == 0x6A and n == 1:
-            self._data(_FEATURES, len(_FEATURES))
-            self._answer(_ESCAPED, len(_FEATURES))
-        elif (c == 0x01 and n == 3) or c == 0xB2 or c == 0xB5:
-            # 01 01 01: slot changes told after the command (what we do); B2 A0 00 4D 4C +
-            # 160 bytes: the driver's PIN pad strings (our display has its own); B5: the
-            # SPE retry counter option
-            self._answer(_ESCAPED)
-        else:
-            self._answer(_ESCAPED, error=_E_NOT_SUPPORTED)
