@@ -19,6 +19,10 @@ class Board(RealBoard):
                            pins.CARD_DETECT, detect_level=1 if tda else 0, vcc_on=0,
                            tda8024=tda)
         super().__init__(settings, pins, line)
+        if settings.get("pcsc"):  # the PC/SC channel: a second USB serial (/dev/ttyACM1)
+            from drivers.usb_cdc_channel import CdcChannel
+
+            self.pcsc = CdcChannel()
 
     def key_col(self, gpio):
         return Pin(gpio, Pin.IN, Pin.PULL_UP)
