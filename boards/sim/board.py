@@ -229,38 +229,6 @@ class SimLine:
         raise ProtocolError("parity errors")
 
 
-class SimChannel:
-    # The PC/SC channel: any() / readinto() / write() on a socket to SimBoard's relay.
-    def __init__(self, addr):
-        host, port = addr.split(":")
-        s = socket.socket()
-        s.connect(socket.getaddrinfo(host, int(port))[0][-1])
-        s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
-        s.setblocking(False)  # readinto: what has come (a stream read fills the buffer)
-        self.sock = s
-        self.poll = select.poll()
-        self.poll.register(s, select.POLLIN)
-
-    def any(self):
-        for _ in self.poll.ipoll(0):
-            return 1
-        return 0
-
-    def readinto(self, buf):
-        try:
-            return self.sock.readinto(buf) or 0
-        except OSError:
-            return 0
-
-    def write(self, buf):
-        try:
-            return self.sock.write(buf) or 0
-        except OSError as e:
-            if e.errno == 11:  # EAGAIN: the relay is slow, try again
-                return 0
-            return len(buf)  # the relay is gone: nobody to tell
-
-
 class Board:
     name = "sim"
 
@@ -273,8 +241,17 @@ class Board:
         self.keys = self
         if settings.get("inserted", True):
             self.line.insert()
-        if settings.get("pcsc"):
-            self.pcsc = SimChannel(settings["pcsc"])
+        pc = settings.get("pcsc")
+        if pc:  # the PC/SC channel is the board too (any/readinto/write): no class more
+            host, port = pc.split(":")
+            s = socket.socket()
+            s.connect(socket.getaddrinfo(host, int(port))[0][-1])
+            s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+            s.setblocking(False)  # readinto: what has come (a stream read fills the buffer)
+            self._pc = s
+            self._p1 = bytearray(1)  # a byte any() found
+            self._pn = 0
+            self.pcsc = self
 
     def show(self, text):
         pass
@@ -284,6 +261,31 @@ class Board:
 
     def poll(self):
         return None  # no keypad
+
+    # -- the PC/SC channel (sesame.ccid.frame's contract)
+    def any(self):
+        if not self._pn:
+            try:
+                self._pn = self._pc.readinto(self._p1) or 0
+            except OSError:
+                pass
+        return self._pn
+
+    def readinto(self, buf):
+        if self._pn:
+            self._pn = 0
+            buf[0] = self._p1[0]
+            return 1
+        try:
+            return self._pc.readinto(buf) or 0
+        except OSError:
+            return 0
+
+    def write(self, buf):
+        try:
+            return self._pc.write(buf) or 0
+        except OSError as e:
+            return 0 if e.errno == 11 else len(buf)  # EAGAIN: again; else nobody listens
 
     def set_card(self, inserted):
         if inserted:

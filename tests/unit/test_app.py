@@ -1,5 +1,6 @@
 # The reader's state machine, driven with no hardware and no clock.
 from sesame.reader.app import App
+from sesame.reader import pcapp
 from sesame import errors
 
 
@@ -241,20 +242,20 @@ def test_texts_are_seven_segment_friendly():
 
 def test_pc_hold_refuses_own_modes_and_never_switches_off():
     app = started(off_ms=1000)
-    assert shows(app.pc_hold(True, 10)) == ["PC USE"]
+    assert shows(pcapp.hold(app, True, 10)) == ["PC USE"]
     assert app.tick(10_000_000) == []  # no auto-off while the PC holds the card
     assert shows(app.key("CODE", 20)) == ["PC USE"] and app.state == "message"
     assert not any(k == "transact" for k, _ in app.key("OK", 21))
     app.tick(20 + 5000)
     assert app.state == "idle" and app.deadline is None
-    assert shows(app.pc_hold(False, 30)) == ["rEAdY"] and app.deadline == 30 + 1000
+    assert shows(pcapp.hold(app, False, 30)) == ["rEAdY"] and app.deadline == 30 + 1000
     assert shows(app.key("CODE", 40)) == ["PIn"]
 
 
 def test_pc_pin_entry_masked_min_max_clear_ok():
     app = started()
-    app.pc_hold(True, 0)
-    assert shows(app.pc_pin("PIn", 4, 6, 30000, 1)) == ["PIn"] and app.state == "pcpin"
+    pcapp.hold(app, True, 0)
+    assert shows(pcapp.pin(app, "PIn", 4, 6, 30000, 1)) == ["PIn"] and app.state == "pcpin"
     out = []
     for k in "1234567":  # max 6 digits: the 7th is ignored
         out += shows(app.key(k, 2))
@@ -263,9 +264,9 @@ def test_pc_pin_entry_masked_min_max_clear_ok():
     assert shows(app.key("CLEAR", 4)) == ["-----"]
     app.key("OK", 5)
     assert app.state == "busy" and app.pc_r == 5 and bytes(app.pin[:5]) == b"\x01\x02\x03\x04\x05"
-    shows(app.pc_result(0x63C1, 6)) == ["1 triE"]
+    assert shows(pcapp.result(app, 0x63C1, 6)) == ["1 triE"]
     assert not any(app.pin)
-    app.pc_pin("PIn", 4, 12, 30000, 10)
+    pcapp.pin(app, "PIn", 4, 12, 30000, 10)
     app.key("1", 11)
     assert app.key("OK", 12) == [] and app.state == "pcpin"  # fewer than the least asked
     app.key("CLEAR", 13)
@@ -275,14 +276,14 @@ def test_pc_pin_entry_masked_min_max_clear_ok():
 
 def test_pc_pin_timeout_and_card_out():
     app = started()
-    app.pc_hold(True, 0)
-    app.pc_pin("PIn", 4, 12, 1000, 0)
+    pcapp.hold(app, True, 0)
+    pcapp.pin(app, "PIn", 4, 12, 1000, 0)
     app.key("1", 500)
     app.tick(1400)
     assert app.state == "pcpin"  # a key starts the timeout again
     app.tick(1500)
     assert app.pc_r == -1 and app.state == "idle" and not any(app.pin)
-    app.pc_pin("PIn", 4, 12, 1000, 2000)
+    pcapp.pin(app, "PIn", 4, 12, 1000, 2000)
     app.key("1", 2001)
     assert shows(app.card_event(False, 2002)) == ["no CArd"] and app.pc_r == -2
     assert not any(app.pin)
@@ -290,8 +291,8 @@ def test_pc_pin_timeout_and_card_out():
 
 def test_pc_result_texts():
     app = started()
-    assert shows(app.pc_result(0x9000, 0)) == ["PIn OK"]
-    assert shows(app.pc_result(0x63C2, 0)) == ["2 triES"]
-    assert shows(app.pc_result(0x6983, 0)) == ["bLOCKEd"]
-    assert shows(app.pc_result(0x6984, 0)) == ["PIn OFF"]
-    assert shows(app.pc_result(-1, 0)) == ["rEAdY"]
+    assert shows(pcapp.result(app, 0x9000, 0)) == ["PIn OK"]
+    assert shows(pcapp.result(app, 0x63C2, 0)) == ["2 triES"]
+    assert shows(pcapp.result(app, 0x6983, 0)) == ["bLOCKEd"]
+    assert shows(pcapp.result(app, 0x6984, 0)) == ["PIn OFF"]
+    assert shows(pcapp.result(app, -1, 0)) == ["rEAdY"]

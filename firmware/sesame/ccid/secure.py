@@ -185,8 +185,10 @@ def _send(slot, m, nad, pcb):
     # Sends the filled APDU; returns the length of the answer in tx[DATA:].
     tx = slot.f.tx
     if slot.proto == 0:
-        k = slot.t0.tpdu(memoryview(_APDU)[:m])
-        r = slot.t0.resp
+        from sesame.ccid.slot import tpdu
+
+        k = tpdu(slot.t0, memoryview(_APDU)[:m])
+        r = slot.t0._resp
         for i in range(k):
             tx[DATA + i] = r[i]
         for i in range(k):

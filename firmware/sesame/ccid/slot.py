@@ -2,7 +2,7 @@
 # uses it (LudovicRousseau/CCID src/commands.c, src/ifdhandler.c; what it sends and
 # expects: /work/pcsc-lab/FACTS.md). The driver takes the reader for a TPDU-level reader
 # (dwFeatures 0x00010230, a built-in table: no descriptor is asked), so:
-#   IccPowerOn    our own activation, ATR, PPS (sesame.iso7816.session.activate)
+#   IccPowerOn    our own activation, ATR, PPS (sesame.iso7816.session.open_session)
 #   XfrBlock      T=0: one TPDU, procedure bytes handled here, 61xx/6Cxx to the host;
 #                 T=1: one block out, the card's block back; the driver runs T=1 itself
 #                 (N(S), chaining, R-blocks, WTX: bBWI multiplies our block waiting time,
@@ -59,6 +59,36 @@ _E_PARITY = const(0xFD)
 _E_MUTE = const(0xFE)
 
 _KEEP_MS = const(500)  # a time request at least this often while we work
+def tpdu(t0, cmd):
+    # One command as a TPDU-level reader runs it, over sesame.iso7816.t0's procedure-byte
+    # handling: 61xx and 6Cxx go back to the host as they came (no GET RESPONSE, no
+    # resend). cmd: CLA INS P1 P2 (case 1: P3 = 00), + Le (case 2), + Lc data (case 3),
+    # + Lc data Le (case 4: Le dropped, ISO 7816-3 12.2.5). Returns n: the answer, data +
+    # SW1 SW2, is t0._resp[:n].
+    n = len(cmd)
+    if n < 4:
+        raise ValueError("TPDU too short")
+    t0._n = 0
+    data = b""
+    if n == 4:
+        p3 = le = 0
+    elif n == 5:
+        p3 = cmd[4]
+        le = p3 or 256
+    else:
+        p3 = cmd[4]
+        if p3 == 0 or n not in (5 + p3, 6 + p3):
+            raise ValueError("bad TPDU length")
+        data = memoryview(cmd)[5:5 + p3]
+        le = 0
+    sw = t0._tpdu(cmd[0], cmd[1], cmd[2], cmd[3], p3, data, le)
+    r = t0._resp
+    k = t0._n
+    r[k] = sw >> 8
+    r[k + 1] = sw & 0xFF
+    return k + 2
+
+
 class _KeepLine:
     # The card line while the host waits for an answer: every read first lets the host
     # know we are still working.
@@ -238,10 +268,10 @@ class Slot:
         if not self._present():
             self._answer(_DATA_BLOCK, error=_E_MUTE)
             return
-        from sesame.iso7816.session import activate
+        from sesame.iso7816.session import open_session
 
         try:
-            a, tline, t = activate(line, True)
+            a, tline, t = open_session(line, True, False)
             tline = _KeepLine(tline, self)
         except CardAbsent:
             self._answer(_DATA_BLOCK, error=_E_MUTE)
@@ -296,11 +326,11 @@ class Slot:
         try:
             if self.proto == 0:
                 try:
-                    k = self.t0.tpdu(cmd)
+                    k = tpdu(self.t0, cmd)
                 except ValueError:
                     self._answer(_DATA_BLOCK, error=_E_LENGTH)
                     return
-                self._data(self.t0.resp, k)
+                self._data(self.t0._resp, k)
             else:
                 k = self.block(cmd, n, max(1, rx[7]), self.f.tx, DATA)
         except CardError as e:

@@ -91,11 +91,11 @@ def _usable(a):
     return 0 in a.protocols or 1 in a.protocols
 
 
-def activate(line, negotiate=True):
-    # Cold reset, ATR (a warm reset if unusable), PPS where the card offers a choice, the
-    # line set for the protocol. Returns (atr, line to use, protocol); on failure the card
-    # is deactivated and the error raised. open_session builds a transport on top; the
-    # PC/SC slot (sesame.ccid) exchanges TPDUs and T=1 blocks itself.
+def open_session(line, negotiate=True, transport=True):
+    # Activates the card and returns (atr, transport). Deactivates it on failure.
+    # transport=False: (atr, line to use, protocol) once the line is set for the protocol
+    # (the PC/SC slot, sesame.ccid, exchanges TPDUs and T=1 blocks itself).
+    global _blocks
     if not line.present():
         raise CardAbsent("no card")
     raw = line
@@ -120,34 +120,19 @@ def activate(line, negotiate=True):
         f = getattr(raw, "set_protocol", None)
         if f:
             f(t)
-        return a, line, t
-    except Exception:
-        raw.deactivate()
-        raise
-
-
-def t1_blocks():
-    # The two T=1 block buffers, made at the first T=1 session (see _RESP above).
-    global _blocks
-    if _blocks is None:
-        _blocks = (bytearray(259), bytearray(259))
-    return _blocks
-
-
-def open_session(line, negotiate=True):
-    # Activates the card and returns (atr, transport). Deactivates it on failure.
-    a, tline, t = activate(line, negotiate)
-    try:
+        if not transport:
+            return a, line, t
         if t == 1:
             from sesame.iso7816.t1 import T1  # loaded for T=1 cards only
 
-            b = t1_blocks()
-            tr = T1(tline, a, bufs=(b[0], b[1], _RESP))
+            if _blocks is None:
+                _blocks = (bytearray(259), bytearray(259))
+            tr = T1(line, a, bufs=(_blocks[0], _blocks[1], _RESP))
             tr.start()
             return a, tr
         from sesame.iso7816.t0 import T0  # loaded for T=0 cards only (a T=1 session has no room to spare)
 
-        return a, T0(tline, a, _RESP)
+        return a, T0(line, a, _RESP)
     except Exception:
-        line.deactivate()
+        raw.deactivate()
         raise

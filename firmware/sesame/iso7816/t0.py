@@ -89,39 +89,6 @@ class T0:
         self.line.write(h)
         return self._procedure(ins, data, le)
 
-    def tpdu(self, cmd):
-        # One command as a TPDU-level reader (USB CCID) runs it: the procedure bytes are
-        # followed, but 61xx and 6Cxx go back to the host as they came (no GET RESPONSE,
-        # no resend). cmd: CLA INS P1 P2 (case 1: P3 = 00), + Le (case 2), + Lc data
-        # (case 3), + Lc data Le (case 4: Le dropped, ISO 7816-3 12.2.5). Returns n: the
-        # answer, data + SW1 SW2, is self.resp[:n].
-        n = len(cmd)
-        if n < 4:
-            raise ValueError("TPDU too short")
-        self._n = 0
-        data = b""
-        if n == 4:
-            p3 = le = 0
-        elif n == 5:
-            p3 = cmd[4]
-            le = p3 or 256
-        else:
-            p3 = cmd[4]
-            if p3 == 0 or n not in (5 + p3, 6 + p3):
-                raise ValueError("bad TPDU length")
-            data = memoryview(cmd)[5:5 + p3]
-            le = 0
-        sw = self._tpdu(cmd[0], cmd[1], cmd[2], cmd[3], p3, data, le)
-        r = self._resp
-        k = self._n
-        r[k] = sw >> 8
-        r[k + 1] = sw & 0xFF
-        return k + 2
-
-    @property
-    def resp(self):
-        return self._resp
-
     def transmit(self, apdu):
         # Returns response data + SW1 SW2 as bytes.
         n = len(apdu)

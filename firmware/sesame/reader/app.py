@@ -23,11 +23,11 @@
 # Codes: 8 digits show as "1234 5678". Longer codes (up to 10 digits with the static
 # Visa IPB, more with some IPBs) are paged: "1-123456", "2-7890", each page 6 digits
 # after its number; pages turn every 2.5 s and on OK; CLEAR leaves.
-# PC/SC (sesame.ccid): while a PC application holds the card the display says "PC USE",
-# the reader never switches off, and CODE/RESPOND/SIGN are refused with that message. A PIN
-# the application asks for (pc_pin) is typed like the reader's own: "pcpin" state, masked,
-# CLEAR / OK / timeout; the outcome is pc_r (digits typed, 0 cancelled, -1 timeout, -2
-# card pulled out) and the PIN is in self.pin until the slot has used and wiped it.
+# PC/SC (sesame.ccid, the functions in sesame.reader.pcapp): while a PC application holds
+# the card the display says "PC USE", the reader never switches off, and CODE/RESPOND/SIGN
+# are refused with that message. A PIN the application asks for is typed like the
+# reader's own ("pcpin" state); its outcome is pc_r (digits typed, 0 cancelled, -1
+# timeout, -2 card pulled out), the PIN in self.pin until the slot has used and wiped it.
 from micropython import const
 from sesame import errors
 
@@ -43,7 +43,6 @@ T_INSERT = "InSErt"
 T_PIN = "PIn"
 T_BUSY = "bUSY"
 T_PC = "PC USE"
-T_PIN_OK = "PIn OK"
 # The Respond/Sign entries (their texts, fields and keys) and the paging of long codes
 # live in sesame.reader.entry, loaded the first time they are needed (small heaps).
 _F_AMOUNT = const(2)  # sesame.reader.entry's amount field
@@ -77,11 +76,8 @@ class App:
         self.pages = None  # pages of a long code on show, the one shown first
         self.page_at = None  # ms time of the next page turn
         self.deadline = None  # ms time of the next timed transition
-        self.pc = False  # a PC/SC application holds the card
-        self.pc_lo = _PIN_MIN  # digits the PC's PIN entry takes
-        self.pc_hi = _PIN_MAX
+        self.pc = False  # a PC/SC application holds the card (sesame.reader.pcapp)
         self.pc_r = 0  # outcome of the PC's PIN entry
-        self._pc_ms = 30000
         self.out = []
 
     # -- helpers
@@ -144,12 +140,10 @@ class App:
                 return self._take()
         if st == "busy":
             return self._take()
-        if st == "pcpin":
-            self._pc_pin_key(k, now)
-            return self._take()
-        if self.pc and k in MODE_KEYS:
-            self._wipe()
-            self._go("message", T_PC, now, self.message_ms)
+        if st == "pcpin" or (self.pc and k in MODE_KEYS):
+            from sesame.reader.pcapp import key  # PC/SC only: off the heap otherwise
+
+            key(self, k, now)
             return self._take()
         if st == "lasttry":
             if k == "OK":
@@ -201,25 +195,6 @@ class App:
                 from sesame.reader.entry import ask
 
                 ask(self, now)
-
-    def _pc_pin_key(self, k, now):
-        self.deadline = now + self._pc_ms
-        if k in DIGITS:
-            if self.npin < self.pc_hi:
-                self.pin[self.npin] = ord(k) - 48
-                self.npin += 1
-                self.out.append(("show", self._pin_text()))
-        elif k == "CLEAR":
-            if self.npin:
-                self.npin -= 1
-                self.pin[self.npin] = 0
-                self.out.append(("show", self._pin_text()))
-            else:
-                self.pc_r = 0
-                self._idle(now)
-        elif k == "OK" and self.npin >= self.pc_lo:
-            self.pc_r = self.npin
-            self._go("busy", T_BUSY, now, None)
 
     def _turn(self, now):
         p = self.pages
@@ -283,43 +258,4 @@ class App:
         if self.state in ("idle", "off", "message"):  # cancelled at the last-try warning: already shown
             return self._take()
         self._go("message", error_text(err), now, self.message_ms)
-        return self._take()
-
-    # -- PC/SC (sesame.ccid)
-    def pc_hold(self, held, now):
-        # A PC application took the card (IccPowerOn) or let it go.
-        self.pc = held
-        if self.state in ("idle", "off", "message") or (not held and self.state == "pcpin"):
-            self._idle(now)
-        return self._take()
-
-    def pc_pin(self, prompt, lo, hi, ms, now):
-        # The PC asks for a PIN (lo-hi digits, ms without a key cancels).
-        self._wipe()
-        self.pc_lo, self.pc_hi, self._pc_ms = lo, hi, ms
-        self.pc_r = 0
-        self._go("pcpin", prompt, now, ms)
-        return self._take()
-
-    def pc_busy(self, now):
-        if self.state != "busy":
-            self._go("busy", T_BUSY, now, None)
-        return self._take()
-
-    def pc_result(self, sw, now):
-        # The card's answer to the PC's PIN command (-1: none): shown like our own.
-        self._wipe()
-        text = None
-        if sw == 0x9000:
-            text = T_PIN_OK
-        elif sw & 0xFFF0 == 0x63C0:
-            text = error_text(errors.PinWrong(sw & 0x0F)) if sw & 0x0F else errors.PinBlocked.msg
-        elif sw == 0x6983:
-            text = errors.PinBlocked.msg
-        elif sw == 0x6984:
-            text = errors.PinInvalid.msg
-        if text is None:
-            self._idle(now)
-        else:
-            self._go("message", text, now, self.message_ms)
         return self._take()

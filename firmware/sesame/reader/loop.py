@@ -2,8 +2,8 @@
 # the keypad, the card-detect switch and the test link, feeds the app, and carries out
 # its actions. No exception from a card reaches this loop's caller: each transaction
 # ends with the card deactivated and a message on the display. A board with a PC/SC
-# channel (board.pcsc) gets it served here too: the CCID slot (sesame.ccid) is loaded
-# at its first byte, and is the host of the slot's PIN entry (pc_* below).
+# channel (board.pcsc) gets it served here too: the CCID slot (sesame.ccid) and its host
+# (sesame.reader.pchost) are loaded at the channel's first byte.
 import sys
 import time
 import select
@@ -43,9 +43,7 @@ class Reader:
         self._busy = False  # in a transaction
         self._ack = False  # an injected key waits for its @ok
         self._pcsc = getattr(board, "pcsc", None)  # the PC/SC channel, if the board has one
-        self.slot = None  # its CCID slot, made at the channel's first byte
-        self.line = board.line  # the card line (the slot's host contract)
-        self.version = VERSION
+        self.slot = None  # its CCID slot (sesame.ccid), made at the channel's first byte
 
     def _write(self, s):
         self.stdout.write(s)
@@ -175,38 +173,10 @@ class Reader:
         ch = self._pcsc
         if ch is not None and (self.slot is not None or ch.any()):
             if self.slot is None:
-                from sesame.ccid.slot import Slot  # loaded at the channel's first byte
+                from sesame.reader.pchost import PcHost  # loaded at the channel's first byte
 
-                self.slot = Slot(ch, self)
+                self.slot = PcHost(self).slot
             self.slot.service()
-
-    # -- the CCID slot's host (sesame.ccid.slot) ----------------------------------------
-    def own_busy(self):
-        # The reader's own flow has, or is about to take, the card.
-        return self._busy or self.app.state in ("pin", "input", "lasttry")
-
-    def pc_hold(self, held):
-        self.do(self.app.pc_hold(held, self._clock()))
-
-    def pc_pin(self, prompt, lo, hi, ms):
-        # PIN entry for the PC: runs the loop until the app has an outcome (app.pc_r);
-        # the digits are in app.pin until pc_wipe().
-        app = self.app
-        self.do(app.pc_pin(prompt, lo, hi, ms, self._clock()))
-        ms_loop = self.board.settings.get("loop_ms", 10)
-        while app.state == "pcpin":
-            self.step(ms_loop)
-            self.slot.keep()
-        return app.pc_r
-
-    def pc_wipe(self):
-        self.app._wipe()
-
-    def pc_busy(self):
-        self.do(self.app.pc_busy(self._clock()))
-
-    def pc_result(self, sw):
-        self.do(self.app.pc_result(sw, self._clock()))
 
     def _confirm(self):
         # Last PIN try (called by the engine before VERIFY): the app warns and waits for

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import socket
 import json
 import os
 import select
@@ -46,6 +45,7 @@ import tty
 from pathlib import Path
 
 from sesame_tools.firmware import ROOT, board_files
+from sesame_tools.sim.pcsc import PcscChannel
 from sesame_tools.vcard import profile as profiles
 from sesame_tools.vcard.server import VirtualCard
 
@@ -97,11 +97,7 @@ class SimBoard:
         self._running = False
         self._dead = False
         self._crashes: list[float] = []
-        self.pcsc_port: str | None = None
-        self.pcsc_tap: list[tuple[str, bytes]] | None = None  # ("in"/"out", bytes) if a list
-        self._pc_master = self._pc_slave = -1
-        self._pc_listen: socket.socket | None = None
-        self._pc_thread: threading.Thread | None = None
+        self._pcsc = PcscChannel()
 
     # -- power -------------------------------------------------------------------
 
@@ -130,7 +126,7 @@ class SimBoard:
                 config = {}
             config.setdefault("inserted", self.settings["inserted"])
         config["card"] = addr
-        config["pcsc"] = self._pcsc_start()
+        config["pcsc"] = self._pcsc.start()
         cfg.write_text(json.dumps(config))
         self._err = open(self.log, "ab")
         return self.plug()
@@ -174,6 +170,20 @@ class SimBoard:
             if self.proc and self.proc.poll() is None:
                 self.proc.kill()  # the relay sees it end and boots a new one
 
+    @property
+    def pcsc_port(self) -> str | None:
+        """The board's PC/SC channel (a pty), for pcscd."""
+        return self._pcsc.port
+
+    @property
+    def pcsc_tap(self) -> list[tuple[str, bytes]] | None:
+        """Set to a list: ("in" / "out", bytes) of the PC/SC channel get recorded there."""
+        return self._pcsc.tap
+
+    @pcsc_tap.setter
+    def pcsc_tap(self, tap: list[tuple[str, bytes]] | None) -> None:
+        self._pcsc.tap = tap
+
     def alive(self) -> bool:
         return self._running and not self._dead
 
@@ -185,7 +195,7 @@ class SimBoard:
 
     def stop(self) -> None:
         self.unplug()
-        self._pcsc_stop()
+        self._pcsc.stop()
         self.vcard.close()
         if self._err:
             self._err.close()
@@ -198,109 +208,6 @@ class SimBoard:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-    # -- the PC/SC channel ----------------------------------------------------------
-
-    def _pcsc_start(self) -> str:
-        """The second pty and the loopback socket the board connects to; returns its address."""
-        if self._pc_listen is not None:
-            return "127.0.0.1:%d" % self._pc_listen.getsockname()[1]
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        attrs = termios.tcgetattr(slave)
-        attrs[3] &= ~termios.ECHO
-        termios.tcsetattr(slave, termios.TCSANOW, attrs)
-        fl = fcntl.fcntl(master, fcntl.F_GETFL)
-        fcntl.fcntl(master, fcntl.F_SETFL, fl | os.O_NONBLOCK)
-        self._pc_master, self._pc_slave = master, slave
-        self.pcsc_port = os.ttyname(slave)
-        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind(("127.0.0.1", 0))
-        ls.listen(2)
-        self._pc_listen = ls
-        self._pc_thread = threading.Thread(target=self._pcsc_relay, name="simboard-pcsc",
-                                           daemon=True)
-        self._pc_thread.start()
-        return "127.0.0.1:%d" % ls.getsockname()[1]
-
-    def _pcsc_stop(self) -> None:
-        ls, self._pc_listen = self._pc_listen, None
-        if self._pc_thread:
-            self._pc_thread.join(5)
-            self._pc_thread = None
-        if ls is not None:
-            ls.close()
-        for fd in (self._pc_master, self._pc_slave):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._pc_master = self._pc_slave = -1
-
-    def _pcsc_relay(self) -> None:
-        # pty <-> the board's socket; a new connection (the board rebooted) replaces the old.
-        master = self._pc_master
-        conn: socket.socket | None = None
-        to_pty = bytearray()
-        while self._pc_listen is not None:
-            ls = self._pc_listen
-            rl = [ls, master] + ([conn] if conn else [])
-            wl = [master] if to_pty else []
-            try:
-                r, w, _ = select.select(rl, wl, [], 0.05)
-            except (OSError, ValueError):
-                if self._pc_listen is None:
-                    break
-                continue
-            if ls in r:
-                try:
-                    new, _ = ls.accept()
-                except OSError:
-                    continue
-                new.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                if conn:
-                    conn.close()
-                conn = new
-            if conn and conn in r:
-                try:
-                    data = conn.recv(4096)
-                except OSError:
-                    data = b""
-                if not data:
-                    conn.close()
-                    conn = None
-                else:
-                    if self.pcsc_tap is not None:
-                        self.pcsc_tap.append(("out", data))
-                    to_pty += data
-                    if len(to_pty) > _MAX_PENDING:
-                        del to_pty[:len(to_pty) - _MAX_PENDING]
-            if master in r:
-                try:
-                    data = os.read(master, 4096)
-                except OSError:
-                    data = b""
-                if data:
-                    if self.pcsc_tap is not None:
-                        self.pcsc_tap.append(("in", data))
-                    if conn:
-                        try:
-                            conn.sendall(data)
-                        except OSError:
-                            conn.close()
-                            conn = None
-            if master in w and to_pty:
-                try:
-                    n = os.write(master, to_pty)
-                    del to_pty[:n]
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    to_pty.clear()
-        if conn:
-            conn.close()
 
     # -- the unix port process ---------------------------------------------------
 
