@@ -69,7 +69,9 @@ class Reader:
                 b.display.off()
                 b.line.deactivate()
                 self.link.event("off")
-                if self._sleep and not self._busy:  # mid-transaction: after it (transact)
+                # mid-transaction: after it (transact); never once pcscd talks to us (its
+                # status polls every 400 ms must be answered in time)
+                if self._sleep and not self._busy and self.slot is None:
                     self._sleep()  # returns on a key or a card insertion/removal
             elif kind == "transact":
                 self.do(self.transact(arg))
@@ -102,7 +104,7 @@ class Reader:
             line.deactivate()
             if trace:
                 trace.end()
-            if app.state == "off" and self._sleep:  # switched off at the last-try prompt
+            if app.state == "off" and self._sleep and self.slot is None:  # off at the last-try prompt
                 self._sleep()
 
     def _serial(self):
