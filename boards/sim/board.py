@@ -242,7 +242,9 @@ class Board:
         if settings.get("inserted", True):
             self.line.insert()
         pc = settings.get("pcsc")
-        if pc:  # the PC/SC channel is the board too (any/readinto/write): no class more
+        if pc == "stdio":  # like an ESP32: a PC/SC mode on the test link's own serial
+            self.pcsc_on_stdio = True
+        elif pc:  # the PC/SC channel is the board too (any/readinto/write): no class more
             host, port = pc.split(":")
             s = socket.socket()
             s.connect(socket.getaddrinfo(host, int(port))[0][-1])

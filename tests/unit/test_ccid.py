@@ -47,6 +47,9 @@ class Host:
     def own_busy(self):
         return self.busy
 
+    def stdio(self):
+        return False  # the channel is a port of its own: "sesame:off" is refused
+
     def pc_hold(self, held):
         self.held.append(held)
 
@@ -168,6 +171,8 @@ def test_open_sequence_and_status():
     assert a[0] == 0x83 and len(a) == 10 + 21 and a[10 + 13] == 4 and a[10 + 14] == 12
     a, _ = run(s, ch, msg(0x65, seq=0x42))
     assert a[0] == 0x81 and a[6] == 0x42 and a[7] == 1
+    a, _ = run(s, ch, msg(0x6B, b"sesame:off"))
+    assert a[7] == 0x41 and a[8] == 0x00
     a, _ = run(s, ch, msg(0x99))
     assert a[7] == 0x41 and a[8] == 0x00  # command not supported
 

@@ -76,6 +76,12 @@ def escape(self):
     elif c == 0x6A and n == 1:
         self._data(_FEATURES, len(_FEATURES))
         self._answer(_ESCAPED, len(_FEATURES))
+    elif bytes(rx[10:10 + n]) == b"sesame:off":  # one-UART boards: give the serial back
+        if self.host.stdio():
+            self._answer(_ESCAPED)
+            self.host.leave()
+        else:
+            self._answer(_ESCAPED, error=_E_NOT_SUPPORTED)
     elif (c == 0x01 and n == 3) or c == 0xB2 or c == 0xB5:
         # 01 01 01: slot changes told after the command (what we do); B2 A0 00 4D 4C +
         # 160 bytes: the driver's PIN pad strings (our display has its own); B5: the

@@ -140,13 +140,14 @@ class Slot:
         self.shown = -1
         self.busy = False
         self.commands = 0
+        self.closed = False  # the host gave the channel back (one-UART boards)
 
     # -- the loop's side --------------------------------------------------------------
 
     def service(self):
         # Answers what the host sent, if a whole message is there. While a command of
         # ours or the reader's own flow runs, only what needs no card is served.
-        while self.f.poll():
+        while not self.closed and self.f.poll():
             self.commands += 1
             self.f.echo()
             self._tell_presence()

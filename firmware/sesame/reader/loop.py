@@ -44,6 +44,7 @@ class Reader:
         self._ack = False  # an injected key waits for its @ok
         self._pcsc = getattr(board, "pcsc", None)  # the PC/SC channel, if the board has one
         self.slot = None  # its CCID slot (sesame.ccid), made at the channel's first byte
+        self._stdio = False  # one-UART boards: the REPL's serial carries PC/SC frames (!pcsc on)
 
     def _write(self, s):
         self.stdout.write(s)
@@ -123,6 +124,13 @@ class Reader:
             if cmd[0] == "info":
                 self.link.event("info", self._about())
                 continue
+            if cmd[0] == "pcsc":  # PC/SC mode on this very serial (sesame.reader.pchost)
+                from sesame.reader.pchost import stdio_mode
+
+                stdio_mode(self, cmd[1])
+                if self._stdio:
+                    break  # what follows is for the CCID slot
+                continue
             if cmd[0] == "trace":
                 if not self.link.test_build:
                     self.link.event("refused", "trace needs a test build")
@@ -161,13 +169,17 @@ class Reader:
             self._card = present
             self.link.event("card", "in" if present else "out")
             self.do(self.app.card_event(present, now))
-        k = self._serial()
+        k = None if self._stdio else self._serial()
         if k is not None:
             self._ack = True
         else:
             k = b.keys.poll()
         if k is not None:
             self.do(self.app.key(k, now))
+            if self._stdio:  # CLEAR three times at idle leaves the PC/SC mode
+                from sesame.reader.pchost import stdio_key
+
+                stdio_key(self, k, now)
         # after the key's effects (a transaction's end), so the host can sync; a key that
         # leaves the last-try prompt up (a digit) is answered at once
         self._acked(self._busy and self.app.state == "lasttry")

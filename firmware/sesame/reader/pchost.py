@@ -1,6 +1,13 @@
 # The CCID slot's host (sesame.ccid.slot): what the reader gives the PC/SC side. Made by
 # the reader loop at the first byte on the board's PC/SC channel; the PIN entry for the PC
 # runs the loop itself (keys, test link, card switch) until the app has an outcome.
+#
+# Boards with one serial (ESP32: UART0 is the REPL and the test link; board.pcsc_on_stdio)
+# get a PC/SC mode on it, entered and left explicitly, never saved (a reset always brings
+# the REPL back): `!pcsc on` on the test link (answered `@ok pcsc`, the last text line)
+# switches Ctrl-C off (0x03 is the frames' SYNC) and gives the serial to the CCID slot;
+# CLEAR pressed three times within 3 s at idle, or the escape `sesame:off` from the host
+# (`sesame pcsc --leave`), gives it back (`@ok pcsc off`).
 from sesame import VERSION
 from sesame.ccid.slot import Slot
 from sesame.reader import pcapp
@@ -45,3 +52,95 @@ class PcHost:
     def pc_result(self, sw):
         r = self.reader
         r.do(pcapp.result(self.app, sw, r._clock()))
+
+    def stdio(self):
+        # Whether the channel is the REPL's serial (the host may give it back: leave()).
+        return self.reader._stdio
+
+    def leave(self):
+        stdio_mode(self.reader, "off")
+
+
+class StdioChannel:
+    # The REPL's serial as the PC/SC channel: stdin one byte at a time (a stream read
+    # would wait to fill the buffer), raw bytes to stdout.
+    def __init__(self, reader):
+        self.r = reader
+        self._b = bytearray(1)
+        self._out = getattr(reader.stdout, "buffer", reader.stdout)
+
+    def any(self):
+        return 1 if self.r._ready(0) else 0
+
+    def readinto(self, buf):
+        if not self.r._in.readinto(self._b):
+            return 0
+        buf[0] = self._b[0]
+        return 1
+
+    def write(self, buf):
+        n = self._out.write(buf)
+        f = getattr(self._out, "flush", None)
+        if f:
+            f()
+        return len(buf) if n is None else n
+
+
+def _mute(s):
+    pass
+
+
+def _kbd_intr(c):
+    try:
+        import micropython
+
+        micropython.kbd_intr(c)
+    except (ImportError, AttributeError):  # CPython (tests)
+        pass
+
+
+def stdio_mode(r, arg):
+    # `!pcsc on|off` from the test link (sesame.reader.loop), or the slot's escape.
+    if arg == "on":
+        if not getattr(r.board, "pcsc_on_stdio", False):
+            r.link.event("refused", "pcsc: this board's PC/SC channel is its own port"
+                         if getattr(r.board, "pcsc", None) is not None else "pcsc: no PC/SC here")
+            return
+        if r._stdio:
+            return
+        r.link.event("ok", "pcsc")
+        _kbd_intr(-1)
+        r._pcsc = StdioChannel(r)
+        r._stdio = True
+        r._presses = 0
+        r.link.write = _mute  # nothing but frames on the serial now
+    elif arg == "off":
+        if not r._stdio:
+            return
+        slot = r.slot
+        if slot is not None:
+            slot.closed = True  # reads no more of the serial
+            if slot.powered:
+                r.board.line.deactivate()
+                slot.release()
+        r.slot = None
+        r._pcsc = None
+        r._stdio = False
+        r.link.write = r._write
+        _kbd_intr(3)
+        r.link.event("ok", "pcsc off")
+    else:
+        r.link.event("error", "pcsc on|off")
+
+
+def stdio_key(r, k, now):
+    # CLEAR three times within 3 s at idle (no PC application holding the card) leaves.
+    if k != "CLEAR" or r.app.state != "idle" or r.app.pc:
+        r._presses = 0
+        return
+    if not r._presses or now - r._first > 3000:
+        r._presses = 0
+        r._first = now
+    r._presses += 1
+    if r._presses >= 3:
+        stdio_mode(r, "off")

@@ -8,6 +8,9 @@ PC/SC channel (on a Pico the second USB serial, /dev/ttyACM1; on the simulated b
   sudo sesame pcsc --port /dev/ttyACM1 --install   writes /etc/reader.conf.d/sesame
   sesame pcsc --check                         asks pcscd whether it sees the reader, its
                                               card, and the PIN pad (pyscard)
+  sesame pcsc --port /dev/ttyUSB0 --enter     one-UART boards (ESP32): PC/SC mode on the
+  sesame pcsc --port /dev/ttyUSB0 --leave     REPL's serial, and back (or CLEAR x3 on the
+                                              keypad, or a reset)
 """
 
 from __future__ import annotations
@@ -62,7 +65,11 @@ def entry(port: str, name: str, lib: str) -> str:
               help="Where --install writes.")
 @click.option("--check", is_flag=True, help="Ask pcscd (pyscard) whether it sees the reader, "
               "its card and the PIN pad.")
-def pcsc(port, name, install, conf_dir, check) -> None:
+@click.option("--enter", is_flag=True, help="One-UART boards (ESP32): switch the board's "
+              "serial --port to PC/SC mode (Ctrl-C off, CCID frames only).")
+@click.option("--leave", is_flag=True, help="Give a board in PC/SC mode its serial back "
+              "(stop pcscd first; CLEAR three times on the keypad or a reset do it too).")
+def pcsc(port, name, install, conf_dir, check, enter, leave) -> None:
     """Use the board as a PIN-pad smart-card reader for PC/SC applications.
 
     Prints the reader.conf entry for pcscd's serial CCID driver (libccid), --install writes
@@ -73,6 +80,8 @@ def pcsc(port, name, install, conf_dir, check) -> None:
         sys.exit(run_check(name))
     if not port:
         raise click.UsageError("--port is needed (the board's PC/SC channel, e.g. /dev/ttyACM1)")
+    if enter or leave:
+        sys.exit(switch_mode(port, enter))
     lib = driver_path()
     if lib is None:
         click.echo("warning: libccid's serial driver is not installed "
@@ -155,3 +164,51 @@ def check_reader(scard, ctx, reader: str) -> bool:
         return True
     click.echo("PIN pad: no (is the entry's reader type :GemPCPinPad?)")
     return False
+
+
+LEAVE = b"sesame:off"  # the escape (PC_to_RDR_Escape) that ends the PC/SC mode
+
+
+def leave_frame() -> bytes:
+    msg = bytes([0x6B, len(LEAVE), 0, 0, 0, 0, 0, 0, 0, 0]) + LEAVE
+    f = b"\x03\x06" + msg
+    x = 0
+    for b in f:
+        x ^= b
+    return f + bytes([x])
+
+
+def switch_mode(port: str, enter: bool) -> int:
+    import time
+
+    from sesame_tools.boardio.repl import open_serial
+
+    ser = open_serial(port, timeout=0.1)  # BoardError (a ClickException) when busy/absent
+    try:
+        ser.reset_input_buffer()
+        ser.write(b"\r\n!pcsc on\r\n" if enter else leave_frame())
+        want = b"@ok pcsc\n" if enter else b"@ok pcsc off\n"
+        got = b""
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            got += ser.read(256)
+            if want in got.replace(b"\r\n", b"\n"):
+                break
+            if b"@refused" in got:
+                line = got[got.index(b"@refused"):].split(b"\n")[0].decode(errors="replace")
+                click.echo(f"the board says: {line.strip()}", err=True)
+                return 1
+        else:
+            click.echo("no answer from the reader (is it running the firmware? in PC/SC "
+                       "mode already?)" if enter else
+                       "no answer: is the board in PC/SC mode, and pcscd stopped?", err=True)
+            return 1
+    finally:
+        ser.close()
+    if enter:
+        click.echo(f"{port} is now the PC/SC reader: `sesame pcsc --port {port}` gives pcscd's "
+                   "entry. Leave with `sesame pcsc --port ... --leave` (pcscd stopped), CLEAR "
+                   "three times on the keypad, or a reset.")
+    else:
+        click.echo(f"{port} is the REPL and test link again.")
+    return 0

@@ -56,6 +56,7 @@ _BOOT, _RAW = 64, 65  # rom.py's exit codes for a soft reset
 _CTRL_C = 3
 _HOLD_S = 0.05  # after a Ctrl-C, bytes that follow wait this long (time to unwind)
 _MAX_PENDING = 1 << 20  # output nobody reads is dropped beyond this, like a USB CDC
+_PC_ON, _PC_OFF = b"@ok pcsc\n", b"@ok pcsc off\n"  # the PC/SC mode of a one-UART board
 
 
 def micropython_exe() -> str:
@@ -74,7 +75,7 @@ class SimBoard:
     def __init__(self, card: str | None = None, auto_off_s: float = 35, test_build: bool = True,
                  heap: str | None = None, state_file: Path | None = None, inserted: bool = True,
                  firmware: str = "source", flash_dir: Path | str | None = None,
-                 flash_size: int = 0):
+                 flash_size: int = 0, pcsc: str = "pty"):
         if firmware not in ("source", "blank"):
             raise ValueError("firmware must be 'source' or 'blank'")
         self.profile = profiles.load(card)
@@ -98,6 +99,7 @@ class SimBoard:
         self._dead = False
         self._crashes: list[float] = []
         self._pcsc = PcscChannel()
+        self._pcsc_stdio = pcsc == "stdio"  # like an ESP32: PC/SC mode on this serial
 
     # -- power -------------------------------------------------------------------
 
@@ -126,7 +128,7 @@ class SimBoard:
                 config = {}
             config.setdefault("inserted", self.settings["inserted"])
         config["card"] = addr
-        config["pcsc"] = self._pcsc.start()
+        config["pcsc"] = "stdio" if self._pcsc_stdio else self._pcsc.start()
         cfg.write_text(json.dumps(config))
         self._err = open(self.log, "ab")
         return self.plug()
@@ -270,6 +272,8 @@ class SimBoard:
         to_board = bytearray()  # host -> board
         hold_until = 0.0
         last = 0  # last byte sent to the host (for CR/LF cooking)
+        raw = False  # PC/SC mode on this serial (pcsc="stdio"): bytes as they are
+        tail = bytearray()  # the board's last bytes, to see the mode's markers
         while self._running:
             proc = self.proc
             rl, wl = [master], []
@@ -288,7 +292,10 @@ class SimBoard:
                     data = os.read(master, 4096)
                 except OSError:
                     data = b""
-                for i, part in enumerate(data.split(bytes((_CTRL_C,)))):
+                if raw:
+                    to_board += data
+                    data = b""
+                for i, part in enumerate(data.split(bytes((_CTRL_C,))) if data else ()):
                     if i:  # a Ctrl-C: what came before goes first, then SIGINT
                         self._flush(to_board)
                         with self._lock:
@@ -305,16 +312,22 @@ class SimBoard:
                     data = b""
                 if data:
                     for b in data:
-                        if b == 10 and last != 13:
+                        if b == 10 and last != 13 and not raw:
                             to_host.append(13)
                         to_host.append(b)
                         last = b
+                        if self._pcsc_stdio:
+                            tail.append(b)
+                            del tail[:-16]
+                            if tail.endswith(_PC_ON if not raw else _PC_OFF):
+                                raw = not raw
                     if len(to_host) > _MAX_PENDING:
                         del to_host[:len(to_host) - _MAX_PENDING]
                 elif data is not None:  # end of output: the process ended
                     with self._lock:
                         if self.proc is proc:
                             self.proc = None
+                    raw = False  # a new process boots with its REPL
                     if self._running:
                         to_board.clear()  # what the old process did not read is lost
                         self._ended(proc)
