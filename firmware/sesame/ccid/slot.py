@@ -1,7 +1,7 @@
 # One CCID slot (USB CCID 1.1 section 6) behind the serial frame, as pcscd's GemPC driver
-# uses it (LudovicRousseau/CCID src/commands.c, src/ifdhandler.c; what it sends and
-# expects: /work/pcsc-lab/FACTS.md). The driver takes the reader for a TPDU-level reader
-# (dwFeatures 0x00010230, a built-in table: no descriptor is asked), so:
+# uses it (LudovicRousseau/CCID 1.5.2 src/commands.c, src/ifdhandler.c; a summary in
+# firmware/README.md, "The PC/SC slot"). The driver takes the reader for a TPDU-level
+# reader (dwFeatures 0x00010230, from its built-in table: no descriptor is asked), so:
 #   IccPowerOn    our own activation, ATR, PPS (sesame.iso7816.session.open_session)
 #   XfrBlock      T=0: one TPDU, procedure bytes handled here, 61xx/6Cxx to the host;
 #                 T=1: one block out, the card's block back; the driver runs T=1 itself
@@ -17,9 +17,10 @@
 # host holds the card from IccPowerOn to IccPowerOff (or removal), and the reader's own
 # CODE/RESPOND/SIGN wait for it (the host object says so on the display).
 #
-# The host object (sesame.reader.loop.Reader) gives: line (the board's card line),
-# own_busy() (the reader's own flow uses the card), pc_hold(bool), pc_pin(...) and
-# pc_result(sw) (PIN entry, see secure.py), version.
+# The host object (sesame.reader.pchost.PcHost) gives: line (the board's card line), app,
+# version, own_busy() (the reader's own flow uses the card), pc_hold(bool), pc_pin(...),
+# pc_wipe(), pc_busy(), pc_result(sw) (PIN entry, see secure.py), stdio() and leave()
+# (one-UART boards give the serial back).
 from micropython import const
 from sesame.ccid.frame import DATA, Framer
 from sesame.clock import ticks_diff
@@ -51,9 +52,6 @@ _E_NOT_SUPPORTED = const(0x00)
 _E_LENGTH = const(0x01)
 _E_SLOT = const(0x05)
 _E_BUSY = const(0xE0)
-_E_CANCELLED = const(0xEF)
-_E_PIN_TIMEOUT = const(0xF0)
-_E_PROTOCOL = const(0xF6)
 _E_HW = const(0xFB)
 _E_PARITY = const(0xFD)
 _E_MUTE = const(0xFE)
