@@ -23,11 +23,11 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@$(MAKE) --no-print-directory pcsc-deps
-	@if command -v swig >/dev/null && [ -e /usr/include/PCSC/winscard.h ]; then \
-	  $(BIN)/python -m pip install --quiet -e '.[pcsc]'; \
-	else echo "pyscard not installed (needs swig and libpcsclite-dev): PC/SC tests will skip"; fi
+	@if command -v swig >/dev/null && [ -e /usr/include/PCSC/winscard.h ]; then extras=test,pcsc; \
+	else extras=test; echo "pyscard left out (it builds with swig and libpcsclite-dev): the PC/SC tests will skip"; fi; \
+	echo "$(BIN)/python -m pip install --quiet -e '.[$$extras]'"; \
+	$(BIN)/python -m pip install --quiet -e ".[$$extras]"
 	# MicroPython stubs for the board type-check, one folder per port (same module names)
 	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/stubs/rp2 'micropython-rp2-rpi-pico-stubs>=1.24'
 	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/stubs/esp32 'micropython-esp32-stubs>=1.24'

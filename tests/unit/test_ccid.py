@@ -89,7 +89,10 @@ def frames(out):
     res = []
     i = 0
     while i < len(out):
-        if out[i] == 3 and out[i + 1] == 0x15:
+        if out[i] == 0x50:  # NotifySlotChange: 50 02 / 50 03
+            res.append(("notify", out[i + 1]))
+            i += 2
+        elif out[i] == 3 and out[i + 1] == 0x15:
             res.append(("nak",))
             i += 3
         elif out[i] == 3:
@@ -292,3 +295,64 @@ def test_layout_of_modify_structures():
     d = h("00 1E 89 47 04 0C 04 02 01 0904 00 000000") + h("0020008008") + bytes(8)
     assert secure.layout(d, len(d)) == 15
     assert secure.layout(d, len(d) - 1) == -1
+
+
+def test_slot_changes_are_told_after_the_echo():
+    s, ch, host, line = slot_with([])
+    run(s, ch, msg(0x65))  # first command: the state is learnt, nothing told
+    line.present = lambda: False
+    a, fr = run(s, ch, msg(0x65))
+    assert fr[1] == ("notify", 0x02) and a[7] == 2, fr
+    line.present = lambda: True
+    a, fr = run(s, ch, msg(0x65))
+    assert fr[1] == ("notify", 0x03) and a[7] == 1, fr
+    a, fr = run(s, ch, msg(0x65))
+    assert len(fr) == 2  # no change, nothing told
+
+
+class LooseLine:
+    # A card that answers its ATR at each reset and is then silent, whatever it is sent.
+    def __init__(self):
+        self.rx = b""
+
+    def present(self):
+        return True
+
+    def cold_reset(self):
+        self.rx = h(ATR)
+
+    warm_reset = cold_reset
+
+    def deactivate(self):
+        self.rx = b""
+
+    def write(self, data):
+        pass
+
+    def read_byte(self, timeout_etu):
+        from sesame.errors import CardTimeout
+
+        if not self.rx:
+            raise CardTimeout("silent")
+        b = self.rx[0]
+        self.rx = self.rx[1:]
+        return b
+
+
+def test_random_messages_never_escape_the_slot():
+    # Whatever a PC sends in well-formed frames: an answer each time, never an exception.
+    x = 12345
+    for _ in range(100):
+        ch = Chan()
+        host = Host(LooseLine(), ["1234"] * 4)
+        s = Slot(ch, host)
+        for _ in range(3):
+            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+            t = (0x62, 0x6F, 0x69, 0x61, 0x6B, 0x63, 0x65, 0x6C, x & 0xFF)[x % 9]
+            n = (x >> 8) % 40
+            data = bytes(((x >> (i % 24)) + i * 7) & 0xFF for i in range(n))
+            ch.out = bytearray()
+            ch.inq += framed(msg(t, data, seq=x & 0xFF, b7=(x >> 4) & 3))
+            s.service()
+            fr = [f for f in frames(ch.out) if f[0] == "frame"]
+            assert len(fr) == 2, (t, data, fr)  # the echo and one answer

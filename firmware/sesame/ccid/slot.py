@@ -155,6 +155,8 @@ class Slot:
                 self.busy = True
                 try:
                     self._handle()
+                except Exception:  # a bug must still answer: the host pairs by order
+                    self._answer(self._reply_type(self.f.rx[0]), error=_E_HW)
                 finally:
                     self.busy = False
 

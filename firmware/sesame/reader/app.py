@@ -60,6 +60,8 @@ def error_text(err):
 class App:
     # One reader. Fields: state, pin (digit values, wiped after use), npin, deadline,
     # mode, the entry being typed and the inputs gathered for the transaction.
+    pc = False  # a PC/SC application holds the card (set by sesame.reader.pcapp)
+    pc_r = 0  # outcome of the PC's PIN entry (class defaults: no room taken until used)
     def __init__(self, auto_off_ms=35000, message_ms=5000):
         self.auto_off_ms = auto_off_ms
         self.message_ms = message_ms
@@ -76,8 +78,6 @@ class App:
         self.pages = None  # pages of a long code on show, the one shown first
         self.page_at = None  # ms time of the next page turn
         self.deadline = None  # ms time of the next timed transition
-        self.pc = False  # a PC/SC application holds the card (sesame.reader.pcapp)
-        self.pc_r = 0  # outcome of the PC's PIN entry
         self.out = []
 
     # -- helpers

@@ -17,6 +17,10 @@ from sesame.iso7816.session import open_session
 
 class Reader:
     # Fields: board (HAL objects), app, link, now (monotonic ms since start).
+    _pcsc = None  # the board's PC/SC channel, if it has one
+    slot = None  # its CCID slot (sesame.ccid), made at the channel's first byte
+    _stdio = False  # one-UART boards: the REPL's serial carries PC/SC frames (!pcsc on)
+
     def __init__(self, board, stdin=None, stdout=None):
         self.board = board
         s = board.settings
@@ -42,9 +46,9 @@ class Reader:
         self._sleep = getattr(board, "sleep_until_wake", None)
         self._busy = False  # in a transaction
         self._ack = False  # an injected key waits for its @ok
-        self._pcsc = getattr(board, "pcsc", None)  # the PC/SC channel, if the board has one
-        self.slot = None  # its CCID slot (sesame.ccid), made at the channel's first byte
-        self._stdio = False  # one-UART boards: the REPL's serial carries PC/SC frames (!pcsc on)
+        ch = getattr(board, "pcsc", None)
+        if ch is not None:
+            self._pcsc = ch
 
     def _write(self, s):
         self.stdout.write(s)
