@@ -18,6 +18,7 @@ class Bench:
     T1 = "Sesame T1"
     SLOW = "Sesame slow"  # a T=0 card that sends NULL bytes for 4 s before each answer
     PULL = "Sesame pull"  # a T=0 card pulled out once it has a command's 5-byte header
+    OWN = "Sesame own"  # a T=0 card a little slow (0.2 s a command): the reader's own flow
 
     def __init__(self, state: Path):
         from sesame_tools.vcard.profile import cards_dir
@@ -27,9 +28,12 @@ class Bench:
         (state / "slow.json").write_text(json.dumps(slow))
         slow["link"] = {"remove_after": 5, "null_bytes": 10, "null_delay_ms": 50}
         (state / "pull.json").write_text(json.dumps(slow))
+        slow["link"] = {"null_bytes": 20, "null_delay_ms": 10}
+        (state / "own.json").write_text(json.dumps(slow))
         self.boards = {self.T0: SimBoard("visa_dpa"), self.T1: SimBoard("t1_card"),
                        self.SLOW: SimBoard(str(state / "slow.json")),
-                       self.PULL: SimBoard(str(state / "pull.json"))}
+                       self.PULL: SimBoard(str(state / "pull.json")),
+                       self.OWN: SimBoard(str(state / "own.json"))}
         from sesame_tools.boardio.testlink import LinkClient
 
         for b in self.boards.values():

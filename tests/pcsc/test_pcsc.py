@@ -85,6 +85,17 @@ def verify_structure(apdu: bytes, timeout_s: int = 20) -> list[int]:
 VERIFY_TEMPLATE = bytes.fromhex("0020008008 20FFFFFFFFFFFFFF")
 
 
+def wait_free(link, timeout: float = 15) -> None:
+    """Until no PC application holds the card (pcscd powers it off a moment after use)."""
+    end = time.monotonic() + timeout
+    while True:
+        link.send("!status")
+        if link.wait("disp").arg == "rEAdY":
+            return
+        assert time.monotonic() < end, "the reader stayed held by the PC"
+        time.sleep(0.3)
+
+
 def select_cap(t: PcscTransport) -> None:
     r = t.transmit(bytes.fromhex("00A4040007A000000003800200"))
     assert r[-2:] == b"\x90\x00", r.hex()
@@ -246,14 +257,7 @@ def test_own_keys_wait_while_a_pc_application_holds_the_card(bench):
         PcscTransport(c).transmit(bytes.fromhex("00A4040007A000000003800200"))
     finally:
         close(c)
-    # pcscd powers the card off once no application holds it; then CODE works again
-    end = time.monotonic() + 15
-    while True:
-        link.send("!status")
-        if link.wait("disp").arg in ("rEAdY",):
-            break
-        assert time.monotonic() < end, "the reader stayed held by the PC"
-        time.sleep(0.3)
+    wait_free(link)  # pcscd powers the card off once no application holds it; then CODE works
     link.key("CODE")
     assert [e.arg for e in link.history if e.name == "disp"][-1] == "PIn"
     link.key("CLEAR")
@@ -384,3 +388,32 @@ def test_sesame_pcsc_prints_the_entry_and_checks_the_reader(bench, tmp_path):
     r = subprocess.run([SESAME, "pcsc", "--check", "--name", "Nobody"], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 1 and "no reader named" in r.stderr, r.stderr
+
+
+def test_the_readers_own_transaction_while_pcscd_polls(bench):
+    # pcscd asks for the slot status every 400 ms; during the reader's own CAP flow those
+    # polls are still answered on time (its card commands would get "slot busy"), so the
+    # driver stays in step: no communication error, and the PC uses the card right after.
+    board = bench.boards[bench.OWN]
+    link = LinkClient(board.port)
+    link.sync()
+    wait_free(link)
+    before = bench.pcscd.text().count("Error communicating")
+    for k in ["CODE", "1", "2", "3", "4"]:
+        link.key(k)
+    t0 = time.monotonic()
+    tap0 = len(board.pcsc_tap)
+    link.key("OK")  # returns once the transaction is over (2 s of card work)
+    took = time.monotonic() - t0
+    shown = [e.arg for e in link.history if e.name == "disp"]
+    assert re.fullmatch(r"\d{4} \d{4}", shown[-1]), shown
+    link.key("CLEAR")
+    link.close()
+    assert took > 1 and len(board.pcsc_tap) > tap0 + 2, (took, len(board.pcsc_tap) - tap0)
+    c = connect(bench.OWN)
+    try:
+        r = PcscTransport(c).transmit(bytes.fromhex("00A4040007A000000003800200"))
+    finally:
+        close(c)
+    assert r[-2:] == b"\x90\x00", r.hex()
+    assert bench.pcscd.text().count("Error communicating") == before, bench.pcscd.text()[-3000:]

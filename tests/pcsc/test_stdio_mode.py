@@ -57,3 +57,18 @@ def test_boards_with_their_own_channel_refuse_the_mode(tmp_path, monkeypatch):
     with SimBoard() as board:
         r = sesame("pcsc", "--port", board.port, "--enter")
         assert r.returncode == 1 and "its own port" in r.stderr, r.stdout + r.stderr
+
+
+def test_sim_serve_prints_the_pc_sc_channel(tmp_path):
+    import os
+    import signal
+
+    env = dict(os.environ, SESAME_STATE_DIR=str(tmp_path))
+    p = subprocess.Popen([SESAME, "sim", "--serve"], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = [p.stdout.readline().strip(), p.stdout.readline().strip()]
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(20)
+    assert lines[0].startswith("port: /dev/pts/") and lines[1].startswith("pcsc: /dev/pts/"), lines
+    assert lines[0][6:] != lines[1][6:]
