@@ -15,10 +15,26 @@ help:
 
 venv: $(STAMP)
 
+# Debian packages: pcsc-tools (its smartcard_list.txt names cards in `sesame atr`, and the
+# whole-list test checks `sesame atr` against pyscard), and what pyscard's build needs.
+# Installed with apt-get when run as root; otherwise the command is printed.
+DEBS := pcsc-tools swig gcc libpcsclite-dev
+
 $(STAMP): pyproject.toml
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "apt-get install$$missing"; apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+	  else \
+	    echo "For card names in sesame atr and its pyscard test, run: sudo apt-get install -y$$missing"; \
+	  fi; \
+	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' || { \
+	  echo "pyscard could not be built (above): the rest without it; its test is skipped"; \
+	  $(BIN)/python -m pip install --quiet -e '.[test-base]'; }
 	# MicroPython stubs for the board type-check, one folder per port (same module names)
 	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/stubs/rp2 'micropython-rp2-rpi-pico-stubs>=1.24'
 	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/stubs/esp32 'micropython-esp32-stubs>=1.24'
