@@ -102,19 +102,6 @@ def test_reported_malformations():
     assert atr.Atr(h("3B 80 81 31 FE 45")).errors == ["truncated"]  # TCK missing
 
 
-def test_trailing_tck_after_a_t0_only_atr():
-    raw = h("3B 65 00 00 20 63 CB 68 00")
-    # the reader's parse: the ATR ends where it says; a byte more is an extra byte
-    assert atr.Atr(_tck(raw)).errors == ["1 extra bytes"]
-    # analysis: that byte is a TCK, checked like any TCK
-    a = atr.Atr(_tck(raw), trailing_tck=True)
-    assert a.valid and a.tck == "ok" and a.protocols == [0], a.errors
-    b = atr.Atr(raw + b"\x5D", trailing_tck=True)
-    assert b.tck == "bad" and b.errors == ["bad TCK"]
-    assert atr.Atr(raw, trailing_tck=True).tck == "absent"  # none sent: none needed
-    assert atr.Atr(raw + h("0000"), trailing_tck=True).errors == ["2 extra bytes"]
-
-
 def test_truncated_atr_keeps_what_came():
     a = atr.Atr(h("3B 9F 96 80 1F C7 80 31 E0"))  # 3 of 15 historical bytes, no TCK
     assert a.errors == ["truncated"] and a.historical == h("80 31 E0")

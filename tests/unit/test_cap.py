@@ -1,6 +1,6 @@
 # CAP token and digits, against the public vectors of DESIGN.md section 7.
 from unitcheck import h, raises
-from sesame.emv import cap, des, tlv
+from sesame.emv import cap, des, pse, tlv
 
 BARCLAYS_IPB = h("8000FF000000000001FFFF00000000000000")
 OPENAUTH_IPB = h("00001F00000000000FFFFF00000000008000")
@@ -134,11 +134,11 @@ def test_candidate_order_prefers_cap_aids():
     # tried first, before the PSE is read: the CAP AIDs, then Bancontact
     assert cap.FIRST_AIDS == (cap.AID_VISA_DPA, cap.AID_MC_CAP, h("D056000666111010"))
     # then: the PSE's CAP AIDs (longer than the known ones), its others, the payment AIDs
-    o = cap.order_candidates([mc_pay, odd, cap.AID_MC_CAP, h("A000000004800201")])
+    o = pse.order_candidates([mc_pay, odd, cap.AID_MC_CAP, h("A000000004800201")])
     assert o[:1] == [h("A000000004800201")]
     assert o[1:3] == [mc_pay, odd]
     assert o[3:] == [visa_pay, h("A0000000032010"), h("A0000000043060")]
-    assert cap.order_candidates([]) == list(cap.PAYMENT_AIDS)
+    assert pse.order_candidates([]) == list(cap.PAYMENT_AIDS)
 
 
 def test_date_by_aid_type():

@@ -1,8 +1,26 @@
 # Belgian cards (doegox/EMV-CAP; DESIGN.md section 5): how a card tells it is Belgian,
-# and the code function of its Bancontact application (and of its others without an
-# IPB). Loaded by the CAP engine only for a card whose FCI has issuer data (BF0C).
+# the terminal data of its Bancontact, Visa and Maestro applications, and the code
+# function of Bancontact (and of its other applications without an IPB). Loaded by the
+# CAP engine only for a card whose FCI has issuer data (BF0C).
 from sesame.emv import tlv
 from sesame.errors import BadData
+
+_RULED = (
+    b"\xD0\x56\x00\x06\x66\x11\x10\x10",  # Bancontact
+    b"\xA0\x00\x00\x00\x03\x10\x10",  # Visa credit/debit
+    b"\xA0\x00\x00\x00\x03\x20\x10",  # Visa Electron
+    b"\xA0\x00\x00\x00\x04\x30\x60",  # Maestro
+)
+
+
+def rules(aid, data):
+    # A Belgian card's Bancontact, Visa and Maestro applications: TVR 8000000800 (the
+    # merchant forced the transaction online), date 000000, ARC "Z1" (offline declined).
+    # data: sesame.emv.cap.terminal_data()'s dict, changed in place.
+    if aid[:8] in _RULED or aid[:7] in _RULED:
+        data[0x95] = b"\x80\x00\x00\x08\x00"
+        data[0x9A] = bytes(3)
+        data[0x8A] = b"Z1"
 
 
 def country(fci):

@@ -3,7 +3,7 @@
 # Steps and data follow DESIGN.md section 5 (EMV Book 1 12 for selection, Book 3 for
 # the commands and data objects).
 #
-# The pure parts (terminal data, DOL filling, TDS, IPB digits, candidate order) are
+# The pure parts (terminal data, DOL filling, TDS, IPB digits) are
 # shared with the issuer check. Input checks are the caller's (the app's keypad flows
 # cannot produce anything else; the host tools use sesame_tools.issuer.check.check_inputs).
 #
@@ -40,9 +40,6 @@ PAYMENT_AIDS = (
     b"\xA0\x00\x00\x00\x04\x10\x10",  # MasterCard
     b"\xA0\x00\x00\x00\x04\x30\x60",  # Maestro
 )
-# Payment AIDs that follow the Belgian rules on a Belgian card (with Bancontact): Visa and
-# Maestro (doegox/EMV-CAP; DESIGN.md section 5).
-_BE_AIDS = (PAYMENT_AIDS[0], PAYMENT_AIDS[1], PAYMENT_AIDS[3])
 # Static Visa IPB, used when the card carries no 9F56.
 VISA_IPB = b"\x00\x00\xFF\xFF\xFF\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x20\xB9\x38"
 
@@ -81,20 +78,22 @@ def terminal_data(aid, mode=IDENTIFY, challenge="", amount="", be=False):
     # Values a CAP reader puts in PDOL/CDOL fields; every other tag is zero-filled.
     # Respond: challenge -> UN. Sign: amount (cents) -> 9F02, reference -> UN.
     # Mode-2 TDS (Sign with data fields): UN and amount stay zero.
-    # be: a Belgian card (belgian(fci)); its Bancontact, Visa and Maestro applications
-    # take TVR 8000000800, ARC "Z1" and date 000000.
-    be = be and (aid[:8] == AID_BANCONTACT or aid[:7] in _BE_AIDS)
-    visa = aid[:5] == b"\xA0\x00\x00\x00\x03" and not be
-    return {
-        0x95: b"\x80\x00\x00\x08\x00" if be else b"\x80\x00\x00\x00\x00",  # TVR
-        0x9A: b"\x01\x01\x01" if visa else bytes(3),  # transaction date: Visa 010101
+    # be: a Belgian card (belgian(fci)): sesame.emv.belgian.rules() applies.
+    d = {
+        0x95: b"\x80\x00\x00\x00\x00",  # TVR
+        0x9A: b"\x01\x01\x01" if aid[:5] == b"\xA0\x00\x00\x00\x03" else bytes(3),  # date: Visa 010101
         0x9F37: bcd(challenge, 4) if mode != IDENTIFY else bytes(4),  # UN
         0x9F02: bcd(amount, 6) if mode == SIGN else bytes(6),  # amount, authorised
         0x9F35: b"\x34",  # terminal type
         0x9F34: b"\x01\x00\x02",  # CVM results
         0x9F33: b"\x20\x80\x00",  # terminal capabilities
-        0x8A: b"Z1" if be else b"Z3",  # authorisation response code, closing GENERATE AC
+        0x8A: b"Z3",  # authorisation response code for the closing GENERATE AC
     }
+    if be:
+        from sesame.emv.belgian import rules
+
+        rules(aid, d)
+    return d
 
 
 def fill_dol(dol, data):
@@ -182,16 +181,6 @@ def code_from(card, cid, atc, ac, iad, data=(), be=False):
     return code_text(value)
 
 
-def order_candidates(pse_aids):
-    # Selection order once FIRST_AIDS failed: the PSE's AIDs (CAP ones first, then by
-    # priority), then the known payment AIDs; no AID twice, none of FIRST_AIDS again.
-    out = [a for a in pse_aids if a[:7] in CAP_AIDS and a not in FIRST_AIDS]
-    for a in tuple(pse_aids) + PAYMENT_AIDS:
-        if a not in out and a not in FIRST_AIDS:
-            out.append(a)
-    return out
-
-
 class Cancelled(CardError):
     # The user declined the last PIN try: no VERIFY was sent.
     msg = "AbortEd"
@@ -241,38 +230,34 @@ class Cap:
 
     # -- selection (EMV Book 1 12.3)
     def select(self, mode=IDENTIFY, challenge="", amount=""):
-        # First candidate that selects, answers GPO and carries a CDOL1.
+        # First candidate that selects, answers GPO and carries a CDOL1: the known CAP
+        # AIDs and Bancontact; only once none of them worked, the PSE directory's AIDs
+        # and the known payment AIDs (sesame.emv.pse loads only then).
         # Returns (aid, fci, card tags, terminal data, Belgian).
-        for aid in self._candidates():
-            r = self.t.transmit(b"\x00\xA4\x04\x00" + bytes((len(aid),)) + aid + b"\x00")
-            if len(r) < 2 or _sw(r) != _SW_OK:
-                continue  # 6A82, 6D00, 6283 (blocked) or anything else: next candidate
-            fci = r[:-2]
-            try:
-                name = tlv.value(fci, 0x84) or aid
-            except BadData:
-                continue
-            be = belgian(fci)
-            data = terminal_data(name, mode, challenge, amount, be)
-            try:
-                card = self.read_data(fci, data, be and name[:8] == AID_BANCONTACT)
-            except (StatusError, BadData):  # refused or malformed (not the line): next one
-                continue
-            if 0x8C in card:
-                return name, fci, card, data, be
-        raise NoApplication("no CAP application")
+        aids = FIRST_AIDS
+        while True:
+            for aid in aids:
+                r = self.t.transmit(b"\x00\xA4\x04\x00" + bytes((len(aid),)) + aid + b"\x00")
+                if len(r) < 2 or _sw(r) != _SW_OK:
+                    continue  # 6A82, 6D00, 6283 (blocked) or anything else: next candidate
+                fci = r[:-2]
+                try:
+                    name = tlv.value(fci, 0x84) or aid
+                except BadData:
+                    continue
+                be = belgian(fci)
+                data = terminal_data(name, mode, challenge, amount, be)
+                try:
+                    card = self.read_data(fci, data, be and name[:8] == AID_BANCONTACT)
+                except (StatusError, BadData):  # refused or malformed (not the line): next
+                    continue
+                if 0x8C in card:
+                    return name, fci, card, data, be
+            if aids is not FIRST_AIDS:
+                raise NoApplication("no CAP application")
+            from sesame.emv.pse import candidates
 
-    def _candidates(self):
-        # The known CAP AIDs and Bancontact; only once none of them worked, the PSE
-        # directory's AIDs and the known payment AIDs (sesame.emv.pse loads only then).
-        yield from FIRST_AIDS
-        r = self.t.transmit(b"\x00\xA4\x04\x00\x0E" + PSE + b"\x00")
-        listed = []
-        if len(r) >= 2 and _sw(r) == _SW_OK:
-            from sesame.emv.pse import directory
-
-            listed = directory(self.t, r[:-2])
-        yield from order_candidates(listed)
+            aids = candidates(self.t)
 
     # -- reading (EMV Book 3 10.1-10.2)
     def read_data(self, fci, data, no_ipb=False):

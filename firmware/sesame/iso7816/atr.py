@@ -59,14 +59,11 @@ class Atr:
     historical = b""
     tck = "absent"
 
-    def __init__(self, raw, trailing_tck=False):
-        # trailing_tck: one byte after an ATR offering only T=0 is its TCK, checked like
-        # any TCK (real cards send one; ISO 7816-3 8.2.5 says it is absent). For analysis
-        # (`sesame atr`): the reader reads exactly the bytes remaining() asks for.
+    def __init__(self, raw):
         self.raw = bytes(raw)
         self.errors = []
         self.protocols = []  # protocol numbers offered, first = default
-        self._parse(trailing_tck)
+        self._parse()
 
     @property
     def valid(self):
@@ -92,7 +89,7 @@ class Atr:
         # TA2 b5: the rate is implicit (not TA1's)
         return bool(((self._ta >> 9) - 1) & 0x10) if self.specific_mode else False
 
-    def _parse(self, trailing_tck):
+    def _parse(self):
         raw = self.raw
         n = len(raw)
         if n < 1:
@@ -161,7 +158,7 @@ class Atr:
             self.errors.append("truncated")
             return
         i += k
-        if not_t0 or (trailing_tck and i + 1 == n):
+        if not_t0:
             if i >= n:
                 self.errors.append("truncated")
                 self.tck = "absent"

@@ -24,12 +24,21 @@ CLOCK_STOP = ("not supported", "state L", "state H", "no preference")
 
 class Analysis(_atr.Atr):
     """The firmware's Atr, keeping every group of interface bytes it read (TA, TB, TC,
-    TD of group i, after a TD naming protocol t), a trailing byte after a T=0-only ATR
-    read as a TCK."""
+    TD of group i, after a TD naming protocol t); one byte after an ATR offering only
+    T=0 is read as its TCK and checked like any TCK (real cards send one, though ISO/IEC
+    7816-3 8.2.5 says it is absent; the reader itself reads only the bytes
+    sesame.iso7816.atr.remaining() asks for)."""
 
     def __init__(self, raw: bytes):
         self.groups: list[tuple] = []
-        super().__init__(raw, trailing_tck=True)
+        super().__init__(raw)
+        if "1 extra bytes" in self.errors and self.tck == "absent":  # T=0 only
+            x = 0
+            for b in self.raw[1:]:
+                x ^= b
+            self.tck = "bad" if x else "ok"
+            i = self.errors.index("1 extra bytes")
+            self.errors[i:i + 1] = ["bad TCK"] if x else []
 
     def _group(self, g, t, ta, tb, tc, td):
         self.groups.append((g, t, ta, tb, tc, td))
