@@ -1,6 +1,6 @@
 """The whole Identify flow on the simulated board with the unix port's heap capped at
 64 KB, about what MicroPython leaves free on an ESP32 without PSRAM; the code must be
-accepted by the issuer check. It needs about 60 KB (`make bench`): 4 KB of margin, kept by a
+accepted by the issuer check. It needs about 62 KB (`make bench`): 2 KB of margin, kept by a
 packed boot (main.py) and an idle loop that allocates nothing (sesame/reader/loop.py)."""
 
 import re

@@ -28,7 +28,6 @@ from sesame.errors import (BadData, CardError, NoApplication, PinBlocked, PinInv
 
 _SW_OK = const(0x9000)
 
-PSE = b"1PAY.SYS.DDF01"
 AID_VISA_DPA = b"\xA0\x00\x00\x00\x03\x80\x02"
 AID_MC_CAP = b"\xA0\x00\x00\x00\x04\x80\x02"
 CAP_AIDS = (AID_VISA_DPA, AID_MC_CAP)

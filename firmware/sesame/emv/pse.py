@@ -3,9 +3,10 @@
 # and Bancontact worked (a small heap matters).
 from micropython import const
 from sesame.emv import tlv
-from sesame.emv.cap import CAP_AIDS, FIRST_AIDS, PAYMENT_AIDS, PSE
+from sesame.emv.cap import CAP_AIDS, FIRST_AIDS, PAYMENT_AIDS
 from sesame.errors import BadData
 
+PSE = b"1PAY.SYS.DDF01"
 _MAX_RECORDS = const(16)  # directory records read at most
 
 

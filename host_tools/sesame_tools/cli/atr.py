@@ -14,7 +14,7 @@ import sys
 import click
 
 from sesame.iso7816 import atr as _atr
-from sesame_tools.cli import atrlist
+import sesame_tools.cli.atrlist as atrlist
 
 PROTO = {0: "T=0 (character)", 1: "T=1 (block)", 15: "T=15 (global)"}
 MAX_TEXT = 256  # characters of one ATR line: 33 bytes are 99 with separators
@@ -53,8 +53,8 @@ def _ta(g: int, t: int, v: int) -> str:
     if g == 1:
         fi, di, fm = _atr.FI[v >> 4], _atr.DI[v & 0x0F], _atr.FMAX[v >> 4]
         if not fi or not di:
-            return (f"Fi = {fi or 'RFU'}, Di = {di or 'RFU'}: reserved for future use, the "
-                    "card cannot be run at this rate (the reader keeps Fi 372, Di 1)")
+            return (f"Fi = {fi or 'RFU'}, Di = {di or 'RFU'}: reserved for future use "
+                    "(no rate can be derived; the reader refuses such an ATR)")
         return (f"Fi = {fi}, Di = {di}, {fi / di:g} cycles/ETU, {4e6 * di / fi:.0f} bits/s "
                 f"at 4 MHz; fMax for Fi = {fm:g} MHz")
     if g == 2:
