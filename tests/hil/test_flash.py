@@ -209,6 +209,25 @@ def test_mpremote_on_the_simulated_board(blank):
     assert "hello.txt" in r.stdout and "etc" not in r.stdout, r.stdout
 
 
+def test_the_friendly_repl_survives_a_locked_heap(blank):
+    """As on a board (pyexec.c resets the heap lock before each prompt): code that leaves
+    the heap locked, an interrupted one for instance, does not end the REPL."""
+    from sesame_tools.boardio.repl import open_serial
+
+    ser = open_serial(blank.port, timeout=0.2)
+    try:
+        ser.write(b"\x02import micropython; micropython.heap_lock()\r")
+        ser.write(b"6*7\r")
+        seen = b""
+        for _ in range(50):
+            seen += ser.read(256)
+            if b"42" in seen:
+                break
+        assert b"\r\n42\r\n" in seen, seen
+    finally:
+        ser.close()
+
+
 def test_monitor_shows_readable_events(reader):
     port = reader.client.ser.port
     reader.idle()
