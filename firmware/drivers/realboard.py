@@ -28,7 +28,7 @@ def tda8024(settings):
 
 def make_display(kind, pins):
     if kind == "ssd1306":
-        import ssd1306  # micropython-lib, see the board's deps.json
+        import ssd1306  # micropython-lib: the "deps" of the board's package.json
         from drivers.ssd1306_screen import OledDisplay
         i2c = machine.I2C(pins.I2C_ID, sda=Pin(pins.I2C_SDA), scl=Pin(pins.I2C_SCL), freq=400_000)
         return OledDisplay(ssd1306.SSD1306_I2C(128, 64, i2c))
