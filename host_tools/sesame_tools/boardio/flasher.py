@@ -233,7 +233,11 @@ class Flasher:
             b = Board(self.port)
         except BoardError as e:  # gone while mip had it: the usual lost connection
             raise TransportError(e.message)
-        b.enter_raw_repl(soft_reset=False)
+        try:
+            b.enter_raw_repl(soft_reset=False)
+        except BaseException:
+            b.close()
+            raise
         return b
 
     def wait_ready(self, b: Board) -> str:

@@ -338,11 +338,13 @@ class SimBoard:
 
     def _poll_running(self) -> None:
         # The last of what rom.py wrote: "x" while Python code runs there, "r" when not.
-        try:
-            said = os.read(self._running_r, 4096) if self._running_r >= 0 else b""
-        except (BlockingIOError, OSError):
-            said = b""
-        if said:
+        while self._running_r >= 0:
+            try:
+                said = os.read(self._running_r, 4096)
+            except OSError:  # BlockingIOError: nothing new
+                return
+            if not said:
+                return
             self._code_runs = said[-1:] == b"x"
 
     def _flush(self, to_board: bytearray) -> None:
