@@ -33,6 +33,8 @@ from sesame.errors import CardAbsent, CardTimeout, ProtocolError
 
 _FIRST_CHAR_ETU = const(120)  # 40 000-45 000 clocks at F = 372 (EMV Book 1 8.2.2)
 _CHAR_ETU = const(9600)  # between two ATR characters
+_QUIET_ETU = const(20)  # after the ATR: the line quiet this long (a character time and more)
+_STRAYS = const(32)  # characters dropped after an ATR before the card is given up
 _TS_INVERSE_AS_DIRECT = const(0x03)
 
 # The transports' large buffers, made once and lent to each session: a 260-byte buffer
@@ -80,7 +82,22 @@ def read_atr(line):
         for _ in range(more):
             buf[n] = line.read_byte(_CHAR_ETU)
             n += 1
+    _quiet(line)
     return _atr.Atr(buf[:n]), line
+
+
+def _quiet(line):
+    # After the ATR, until the line has been quiet for _QUIET_ETU: what comes is dropped
+    # (a TCK that a T=0-only card sends although ISO 7816-3 8.2.5 says it is absent, noise),
+    # so no stray byte is ever read as a procedure byte or a block (DESIGN.md 5).
+    for _ in range(_STRAYS):
+        try:
+            line.read_byte(_QUIET_ETU)
+        except CardTimeout:
+            return
+        except ProtocolError:
+            pass  # a stray with a parity error: dropped as well
+    raise ProtocolError("card keeps talking after its ATR")
 
 
 def _usable(a):
