@@ -118,6 +118,19 @@ def test_card_inserted_updates_idle():
     assert shows(app.card_event(True, 1)) == ["rEAdY"]
 
 
+def test_a_card_inserted_while_off_turns_the_reader_on_until_auto_off():
+    # the user wants a code: rEAdY, then off again after auto_off_ms without a key
+    app = started(card=False, off_ms=2000)
+    assert ("off", None) in app.tick(2000)
+    acts = app.card_event(True, 5000)
+    assert shows(acts) == ["rEAdY"] and app.state == "idle"
+    assert app.tick(6999) == [] and ("off", None) in app.tick(7000)
+    # pulled out while off: the reader stays off (and sleeps on)
+    assert app.card_event(False, 8000) == [] and app.state == "off"
+    # the waking key path is unchanged: a key while off shows rEAdY/InSErt
+    assert shows(app.key("OK", 9000)) == ["InSErt"] and app.state == "idle"
+
+
 def typed(app, keys, now=0):
     out = []
     for k in keys.split():

@@ -35,9 +35,11 @@ class Reader:
         self._card = False
         self.shown = ""  # text on the display
         self.tracing = False  # test builds: report APDUs on the link (`!trace on`)
-        # Optional board hooks (real boards): fed each loop pass; called after "off".
+        # Optional board hooks (real boards): fed each loop pass; put to sleep while the
+        # app is off, as board.policy (sesame.panel.power.Policy) says.
         self._feed = getattr(board, "feed_watchdog", None)
         self._sleep = getattr(board, "sleep_until_wake", None)
+        self._woke = None  # ms time of the last wake
         self._busy = False  # in a transaction
         self._ack = False  # an injected key waits for its @ok
 
@@ -64,9 +66,8 @@ class Reader:
             elif kind == "off":
                 b.display.off()
                 b.line.deactivate()
+                self.shown = ""  # !status tells the display is dark
                 self.link.event("off")
-                if self._sleep and not self._busy:  # mid-transaction: after it (transact)
-                    self._sleep()  # returns on a key or a card insertion/removal
             elif kind == "transact":
                 self.do(self.transact(arg))
 
@@ -94,8 +95,6 @@ class Reader:
             line.deactivate()
             if trace:
                 trace.end()
-            if app.state == "off" and self._sleep:  # switched off at the last-try prompt
-                self._sleep()
 
     def _serial(self):
         # Drains the test link; returns a key to inject or None.
@@ -162,6 +161,17 @@ class Reader:
         # leaves the last-try prompt up (a digit) is answered at once
         self._acked(self._busy and self.app.state == "lasttry")
         self.do(self.app.tick(now))
+        self._rest()
+
+    def _rest(self):
+        # The board sleeps while the app is off (not mid-transaction: the last-try prompt
+        # runs the loop from inside one), until a key or the card switch wakes it.
+        if self._sleep is None or self._busy:
+            return
+        since = None if self._woke is None else self.now - self._woke
+        if self.board.policy.back_to_sleep(self.app.state == "off", since):
+            self._sleep()
+            self._woke = self._clock()
 
     def _confirm(self):
         # Last PIN try (called by the engine before VERIFY): the app warns and waits for
