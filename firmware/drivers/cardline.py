@@ -59,6 +59,7 @@ class CardLine:
         self.detect = Pin(detect, Pin.IN, Pin.PULL_UP)
         self.detect_level = detect_level
         self.tda8024 = tda8024
+        self.vcc_class = 0 if tda8024 else 1  # TDA8024 with 5V/3V high: class A; direct: B
         self.f = 372
         self.d = 1
         self.etu_us = 93

@@ -23,19 +23,23 @@
 #                                1: T=1 (no error signal, parity errors reported)
 #   supports_rate(f, d) -> bool  whether the board can run at etu = F/D clocks (PPS is
 #                                only tried when True)
+#   vcc_class                    the class of operating conditions the board supplies (0 =
+#                                A, 5 V; 1 = B, 3 V; 2 = C, 1.8 V; ISO 7816-3 5.1.3): a card
+#                                whose class indicator leaves it out is refused
 #   set_rate(f, d)               after a successful PPS: etu = F/D clocks from now on
 #   counters                     a sesame.iso7816.session.Counters the board keeps up to date
 #                                (tx/rx characters, etu elapsed, repeats); the transports
 #                                add their retransmissions (T=1 blocks, T=0 resends)
 from micropython import const
 from sesame.iso7816 import atr as _atr
-from sesame.errors import CardAbsent, CardTimeout, ProtocolError
+from sesame.errors import CardAbsent, CardClass, CardTimeout, ProtocolError
 
 _FIRST_CHAR_ETU = const(120)  # 40 000-45 000 clocks at F = 372 (EMV Book 1 8.2.2)
 _CHAR_ETU = const(9600)  # between two ATR characters
 _QUIET_ETU = const(20)  # after the ATR: the line quiet this long (a character time and more)
 _STRAYS = const(32)  # characters dropped after an ATR before the card is given up
 _TS_INVERSE_AS_DIRECT = const(0x03)
+_VOLTS = ("5", "3", "1.8")  # classes A, B, C
 
 # The transports' large buffers, made once and lent to each session: a 260-byte buffer
 # asked for in the middle of a transaction may find no room in the fragmented heap of a
@@ -100,6 +104,18 @@ def _quiet(line):
     raise ProtocolError("card keeps talking after its ATR")
 
 
+def _check_class(line, a):
+    # ISO 7816-3 8.3: the first TA for T=15 tells the classes the card accepts (bit 1 = A,
+    # bit 2 = B, bit 3 = C). One that leaves out the board's is refused before it runs on
+    # a voltage it does not accept (a class-A-only card on the direct 3.3 V wiring). A card
+    # without the indicator answered at this voltage: it is tried.
+    c = getattr(line, "vcc_class", None)
+    y = a.class_indicator
+    if c is None or y is None or y & (1 << c) or not y & 7:
+        return
+    raise CardClass(_VOLTS[0 if y & 1 else 1 if y & 2 else 2])
+
+
 def _usable(a):
     if not a.valid:
         return False
@@ -124,6 +140,7 @@ def open_session(line, negotiate=True):
             raise ProtocolError("bad ATR: " + ", ".join(a.errors))
         if not _usable(a):
             raise ProtocolError("card offers T=%s, no T=0 or T=1" % a.protocols)
+        _check_class(raw, a)
         t = a.protocols[0]
         if a.specific_mode or a.ta1 is not None or t not in (0, 1):
             from sesame.iso7816.pps import select  # cards with a choice only (heap on small boards)
