@@ -6,7 +6,8 @@ contact (so it hears our own characters: the echo, when they are on the wire; an
 character of the card's as it comes, or a mix of both in a collision), each character in
 the RX FIFO one interrupt latency after its stop bit's middle, parity and framing errors
 counted but the character kept (as ESP-IDF does). The card clock is LEDC at 4 MHz; the
-CPU's calls take their time on the same clock."""
+CPU's calls take their time on the same clock. The timing cases of tests/host/linecases.py
+run here as on the Pico."""
 
 import sys
 import types
@@ -15,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from sesame.errors import CardAbsent, CardTimeout
-from linesim import Card, Clock, Supply, Wire, script
+from linesim import Card, Clock, Wire, script
+from linecases import ATR, CASES, read_atr
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 IO_TX, IO_RX, CLK, RST, VCC, DETECT = 17, 16, 25, 26, 27, 4
@@ -216,13 +218,6 @@ def esp32(monkeypatch):
     sys.modules.pop("drivers.cardline", None)
 
 
-ATR = bytes.fromhex("3B6500002063CB6600")
-
-
-def read_atr(line, n):
-    return bytes(line.read_byte(120 if i == 0 else 9600) for i in range(n))
-
-
 def reader_starts(sim, after=0.0):
     return [a for a, _ in sim.wire.low_spans("reader", sim.clock.now) if a > after]
 
@@ -292,67 +287,11 @@ def test_counters_t1_turnaround_and_rates(esp32):
     assert card.violations == []
 
 
-@pytest.mark.parametrize("n", [1, 2, 5])
-def test_extra_guard_time_counts_from_each_start_bit(esp32, n):
-    # ISO 7816-3 7.2: 12 + N etu between the leading edges of our characters
-    line, card, sim = esp32(peer=script((5, b"\x6c\x10")), guard_n=n)
-    line.cold_reset()
-    read_atr(line, len(ATR))
-    line.set_guard(n)
-    line.write(bytes.fromhex("80CA9F1700"))
-    assert (line.read_byte(9600), line.read_byte(9600)) == (0x6C, 0x10)
-    assert card.violations == []
-
-
-def test_a_tck_after_a_t0_only_atr_is_never_taken_for_an_echo(esp32):
-    from sesame.iso7816.session import open_session
-    tck = 0
-    for b in ATR[1:]:
-        tck ^= b
-    line, card, _ = esp32(after_atr=bytes([tck]), peer=script((5, b"\xa4"), (7, b"\x90\x00")))
-    atr, t0 = open_session(line)
-    assert atr.raw == ATR
-    assert t0.transmit(bytes.fromhex("00A4040007A0000000038002")) == b"\x90\x00"
-    assert card.violations == []
-
-
-def test_a_stray_byte_arriving_as_we_write_is_waited_for_and_dropped(esp32):
-    line, card, sim = esp32(after_atr=b"\x00", after_atr_gap=20, peer=script((5, b"\x6c\x10")))
-    line.cold_reset()
-    read_atr(line, len(ATR))
-    sim.clock.advance(10 * card.etu())  # the stray starts meanwhile
-    line.write(bytes.fromhex("80CA9F1700"))
-    assert (line.read_byte(9600), line.read_byte(9600)) == (0x6C, 0x10)
-    assert bytes(card.received) == bytes.fromhex("80CA9F1700") and card.violations == []
-
-
-@pytest.mark.parametrize("when", ["vcc", "clk"])
-def test_a_glitch_while_vcc_and_clk_start_is_no_ts(esp32, when):
-    line, card, _ = esp32(powerup_low=when)
-    line.cold_reset()
-    assert read_atr(line, len(ATR)) == ATR
-    assert card.violations == []
-
-
-def test_cold_reset_is_a_power_cycle_even_with_a_slow_discharge(esp32):
-    warm = bytes.fromhex("3B6500002063CB6601")
-    line, card, _ = esp32(supply=Supply(rise_ns=1e6, fall_ns=100e6), warm_atr=warm)
-    for _ in range(2):
-        line.cold_reset()
-        assert read_atr(line, len(ATR)) == ATR
-    assert card.violations == []
-
-
-def test_pps_turnaround_counts_in_the_etu_the_card_answered_at(esp32):
-    pps = bytes.fromhex("FF1013FC")
-    line, card, _ = esp32(peer=script((4, pps, (372, 4)), (5, b"\x61\x10")))
-    line.cold_reset()
-    read_atr(line, len(ATR))
-    line.write(pps)
-    assert read_atr(line, 4) == pps
-    line.set_rate(372, 4)
-    line.write(bytes.fromhex("80CA9F1700"))
-    assert (line.read_byte(9600), line.read_byte(9600)) == (0x61, 0x10)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_timing_case(esp32, name):
+    settings, run = CASES[name]
+    line, card, sim = esp32(**settings())
+    run(line, card, sim)
     assert card.violations == []
 
 

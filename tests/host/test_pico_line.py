@@ -2,18 +2,19 @@
 program in pioemu and stand-in `machine`/`rp2`/`time` whose time is the card's clock
 (tests/host/picosim.py), against a card that keeps its own time (tests/host/linesim.py):
 activation and ATR (direct and inverse convention), T=0 exchanges, characters rejected and
-repeated both ways, removal, PPS rates, T=1 rules, and what a real card does that a card
-following the reader never did: bytes after the ATR, a glitch at power-up, an answer 16
-etu after our last start bit whatever the guard time, a slow supply. Every test ends with
-the card's list of the reader's timing violations empty."""
+repeated both ways, removal, PPS rates, T=1 rules, and the timing cases of
+tests/host/linecases.py (what a real card does that a card following the reader never
+did: bytes after the ATR, a glitch at power-up, an answer 16 etu after our last start bit
+whatever the guard time, a slow supply). Every test ends with the card's list of the
+reader's timing violations empty."""
 
 import pytest
 
 from sesame.errors import CardAbsent, CardTimeout, ProtocolError
-from linesim import Card, Supply, script
+from linesim import Card, script
+from linecases import ATR, CASES, read_atr
 from picosim import PicoSim, restore_modules, saved_modules
 
-ATR = bytes.fromhex("3B6500002063CB6600")  # T=0 only: no TCK
 SELECT = bytes.fromhex("00A404000E")
 
 
@@ -31,10 +32,6 @@ def make_line(present=True, tda8024=False, **card):
     c = sim.attach(Card(sim.wire, atr, **card))
     line = mod.PioCardLine(2, 3, 4, 5, 6, detect_level=0, vcc_on=0, tda8024=tda8024)
     return line, c, sim
-
-
-def read_atr(line, n):
-    return bytes(line.read_byte(120 if i == 0 else 9600) for i in range(n))
 
 
 def ok(card):
@@ -136,21 +133,6 @@ def test_rate_change_after_pps_keeps_the_etu_exact():
     assert sim.machine.mem32[0x502000C8] == (120 << 16)
 
 
-def test_pps_turnaround_counts_in_the_etu_the_card_answered_at():
-    # PPS 11 -> 13 (D = 4): the card's answer comes at the old rate, our next character
-    # must start 16 old etu after its leading edge (4 x 16 new etu would be too early)
-    pps = bytes.fromhex("FF1013FC")
-    line, card, _ = make_line(peer=script((4, pps, (372, 4)), (5, b"\x61\x10")))
-    line.cold_reset()
-    read_atr(line, len(ATR))
-    line.write(pps)
-    assert read_atr(line, 4) == pps
-    line.set_rate(372, 4)
-    line.write(bytes.fromhex("80CA9F1700"))
-    assert (line.read_byte(9600), line.read_byte(9600)) == (0x61, 0x10)
-    ok(card)
-
-
 def test_t1_mode_no_error_signal_parity_reported_and_block_guard_time():
     # set_protocol(1): a character with a bad parity is not signalled (the card does not
     # repeat it) but reported at once; we answer 22 etu after the card's last start bit
@@ -192,68 +174,12 @@ def test_counters_and_rates():
     ok(card)
 
 
-@pytest.mark.parametrize("n", [4, 12])
-def test_extra_guard_time_does_not_delay_listening(n):
-    # TC1 = N: only what the reader sends is spaced 12 + N etu; the card answers 16 etu
-    # after our last start bit (ISO 7816-3 7.2)
-    line, card, _ = make_line(peer=script((5, b"\x6c\x10")), guard_n=n, answer_etu=16)
-    line.cold_reset()
-    read_atr(line, len(ATR))
-    line.set_guard(n)
-    line.write(bytes.fromhex("80CA9F1700"))
-    assert (line.read_byte(9600), line.read_byte(9600)) == (0x6C, 0x10)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_timing_case(name):
+    settings, run = CASES[name]
+    line, card, sim = make_line(**settings())
+    run(line, card, sim)
     ok(card)
-
-
-def test_a_tck_after_a_t0_only_atr_is_never_a_procedure_byte():
-    # Real T=0-only cards send a TCK the ATR does not announce (DESIGN.md 5): the session
-    # waits for a quiet line and drops it, and the line drops what arrives before it sends
-    from sesame.iso7816.session import open_session
-    tck = 0
-    for b in ATR[1:]:
-        tck ^= b
-    line, card, _ = make_line(after_atr=bytes([tck]), peer=script((5, b"\xa4"), (7, b"\x90\x00")))
-    atr, t0 = open_session(line)
-    assert atr.raw == ATR
-    assert t0.transmit(bytes.fromhex("00A4040007A0000000038002")) == b"\x90\x00"
-    assert bytes(card.received) == bytes.fromhex("00A4040007A0000000038002")
-    ok(card)
-
-
-def test_a_stray_byte_arriving_as_we_write_is_waited_for_and_dropped():
-    # a character after the ATR, still arriving when the reader wants to send: the reader
-    # must not send over it (a collision), nor take it for the card's answer
-    line, card, sim = make_line(after_atr=b"\x00", after_atr_gap=20, peer=script((5, b"\x6c\x10")))
-    line.cold_reset()
-    read_atr(line, len(ATR))
-    sim.clock.advance(10 * card.etu())  # busy elsewhere: the stray starts meanwhile
-    line.write(bytes.fromhex("80CA9F1700"))
-    assert (line.read_byte(9600), line.read_byte(9600)) == (0x6C, 0x10)
-    assert bytes(card.received) == bytes.fromhex("80CA9F1700")
-    ok(card)
-
-
-@pytest.mark.parametrize("when", ["vcc", "clk"])
-def test_a_glitch_while_vcc_and_clk_start_is_no_ts(when):
-    # ISO 7816-3 6.2.2: the card's I/O may be low until 200 clocks after CLK starts
-    line, card, _ = make_line(powerup_low=when)
-    line.cold_reset()
-    assert read_atr(line, len(ATR)) == ATR
-    ok(card)
-
-
-def test_cold_reset_is_a_power_cycle_even_with_a_slow_discharge():
-    # no discharge path: the card's VCC capacitors fall through the pull-up and the card
-    # (time constant ~100 ms); the reader must wait until VCC is really off, else the card
-    # keeps its state and gives its warm-reset ATR
-    warm = bytes.fromhex("3B6500002063CB6601")
-    line, card, _ = make_line(supply=Supply(rise_ns=1e6, fall_ns=100e6), warm_atr=warm)
-    for _ in range(2):
-        line.cold_reset()
-        assert read_atr(line, len(ATR)) == ATR
-    line.warm_reset()
-    assert read_atr(line, len(warm)) == warm
-    ok(card)  # and CLK started once VCC was up (soft start)
 
 
 def test_the_io_pin_never_feeds_an_unpowered_card():
