@@ -138,10 +138,10 @@ class CardLine:
     def _vcc_down(self):
         # Until VCC is inactive (a cold reset is a power cycle). Direct wiring: the I/O
         # pull-up goes to the card's VCC, so the released I/O reads high until VCC falls
-        # below the input threshold (VIL 0.8 V to VIH 2.0 V on both chips, RP2040 and
-        # ESP32 datasheets); as long again twice over takes an RC discharge from there to
-        # below 0.4 V whatever the threshold and the time constant, and costs about 3 ms
-        # with the wiring's discharge MOSFET (ms, not the ~100 ms of the pull-up alone).
+        # below the input's threshold, then six times that long again: an RC discharge
+        # goes from any threshold the chips guarantee (RP2040: VIL 0.8 V to VIH 2.0 V;
+        # ESP32: 0.25 to 0.75 VDD) to below 0.4 V within it, whatever its time constant.
+        # A few ms with the wiring's discharge MOSFET; capped for a wiring without one.
         if self.tda8024:
             time.sleep_us(_TDA_OFF_US)
             return
@@ -151,7 +151,7 @@ class CardLine:
                 break
         dt = time.ticks_diff(time.ticks_us(), self.off_at)
         if 0 <= dt < _VCC_FALL_US:
-            time.sleep_us(2 * dt)
+            time.sleep_us(min(6 * dt, _VCC_FALL_US))
         Pin(self.io_n, Pin.OUT, value=0)
 
     def set_guard(self, n):
@@ -198,7 +198,7 @@ class CardLine:
     def _turnaround(self):
         # Before we send: `turn` etu since the card's last character was read, counted in
         # the etu it came at (after a PPS the new rate starts with what follows, ISO
-        # 7816-3 9.3: a faster one must not shorten this wait), and never while one
+        # 7816-3 9: a faster one must not shorten this wait), and never while one
         # arrives: a stray character (an unexpected TCK, noise) is dropped and the wait
         # starts again from it.
         t0 = time.ticks_us()

@@ -15,20 +15,21 @@ wire, the way ISO/IEC 7816-3 lets a card behave:
   sends, stray bytes: section 5 of DESIGN.md) `after_atr_gap` etu after the ATR's last
   character;
 - answers: the first character of an answer `answer_etu` etu after the leading edge of
-  the reader's last character (16 = the minimum, 10.2; up to the waiting time);
+  the reader's last character (16 = the minimum, 7.2; up to the waiting time);
 - error signal and repetition (7.3, T=0 only): a character the card receives with a
   bad parity (or one listed in `nak`) gets an error signal from 10.5 etu for `error_etu`
   etu (1-2); the card samples the line at 11 etu after each of its own characters and
   repeats one the reader signalled, 2 etu after it detected the signal (13 etu);
 - its supply (6.2, 6.4): VCC charges and discharges through the RC the wiring gives it
-  (`vcc_rise_ns`, `vcc_fall_ns` time constants); the card only powers on (cold reset, its
+  (`supply=Supply(rise_ns, fall_ns)`, time constants); the card only powers on (cold reset, its
   cold ATR) when VCC had fallen to 0.4 V before it rose again, else RST rising is a warm
   reset (`warm_atr`); its I/O is undefined until 200 clocks after CLK starts (6.2.2):
   `powerup_low` "vcc" holds it low from VCC on until then, "clk" from CLK on.
 
 What the reader does wrong is recorded in `violations` (the tests assert there are none),
 each a short text: too short a turnaround or spacing, a character sent while the card
-sends, CLK before VCC is up, RST released too early, a repetition too soon.
+sends, CLK before VCC is up, RST released too early, a repetition sooner than 2 etu after
+the error signal was due to be seen (7.3: 13 etu, less the reader's 0.2 etu tolerance).
 """
 
 from __future__ import annotations
@@ -246,6 +247,7 @@ class Card:
         self.sending = False
         self.last_tx = None  # (start, levels, byte, etu) of our last character
         self.last_rx = None  # leading edge of the reader's last character
+        self.signalled = False  # ... which got our error signal
         self.rx_etu = None
         self.received: list = []  # bytes accepted from the reader
         self.sent: list = []  # (start, byte) of every character we put on the line
@@ -410,9 +412,12 @@ class Card:
             t0, _, _, e0 = self.last_tx
             if ts - t0 < 16 * e0 - 1:
                 self._violation("turnaround %.2f etu after the card's character" % ((ts - t0) / e0))
-        if self.last_rx is not None and self.last_tx is not None and self.last_rx > self.last_tx[0]:
-            if ts - self.last_rx < (11.8 + self.guard_n) * self.rx_etu:
-                self._violation("reader characters %.2f etu apart" % ((ts - self.last_rx) / self.rx_etu))
+        if self.last_rx is not None and (self.last_tx is None or self.last_rx > self.last_tx[0]):
+            gap = (ts - self.last_rx) / self.rx_etu
+            if gap < 11.8 + self.guard_n:
+                self._violation("reader characters %.2f etu apart" % gap)
+            elif self.signalled and gap < 12.8:
+                self._violation("repetition %.2f etu after the rejected character" % gap)
         self._at(ts + 0.5 * e, self._validate, ts, e)
 
     def _validate(self, ts, e):
@@ -428,7 +433,8 @@ class Card:
             lv |= self.wire.level(ts + (n + 0.5) * bit) << (n - 1)
         b = cardchar.decode(lv, self.inverse)
         self.last_rx, self.rx_etu = ts, e
-        if not self.t1 and (b < 0 or b in self.nak):
+        self.signalled = not self.t1 and (b < 0 or b in self.nak)
+        if self.signalled:
             if b in self.nak:
                 self.nak.remove(b)
             self.rejected.append(b)

@@ -4,8 +4,9 @@ stand-ins of MicroPython's `machine`, `rp2` and `time` whose time is that same c
 the driver code above the PIO (drivers/rp2_cardline.py, drivers/cardline.py,
 boards/pico/board.py) runs against a card that keeps its own time.
 
-PIO timing (RP2040 datasheet 3.5.5, 3.4.1): one state-machine cycle every CLKDIV system
-clocks (INT + FRAC/256, the fraction spread as whole system clocks); an instruction takes
+PIO timing (RP2040 datasheet 3.5.5 clock dividers, 3.4 instructions): one state-machine
+cycle every CLKDIV system clocks (INT + FRAC/256, the fraction spread as whole system
+clocks); an instruction takes
 1 + its delay cycles; a stalled `wait`/`pull`/`push` one cycle per try. pioemu executes an
 instruction and its delay in one step and reports the clock it ends on: the runner maps
 that clock to time, gives the card every instant up to each instruction before the
@@ -82,12 +83,13 @@ class PioRunner:
         # from now on cycles run at the new rate; the next instruction executes now
         t = self.clock.now
         self.run(t)
+        nxt = self.t_of(self.state.clock)  # (mid-delay: when the next instruction was due)
         if div256 is not None:
             self.div256 = div256
         if sys_hz is not None:
             self.sys_hz = sys_hz
         self.k0 = self.state.clock
-        self.t0 = max(t, self.t_of(self.k0)) if self.on else t
+        self.t0 = max(t, nxt) if self.on else t
 
     def active(self, on):
         t = self.clock.now
@@ -174,7 +176,7 @@ class PioRunner:
             self.state = replace(s, input_shift_register=ShiftRegister(0, 0))
         elif instr == pio.SET_PINS_0:
             pass  # the output value stays 0: the pin only changes direction
-        elif instr == getattr(pio, "SET_PINDIRS_0", -1):
+        elif instr == pio.SET_PINDIRS_0:
             if s.pin_directions & 1:
                 self.pad.pio_dir(self.clock.now, False)
             self.state = replace(s, pin_directions=0)
@@ -235,7 +237,7 @@ class PicoSim:
         self.present = present
         self.card = None
         self.sys_hz = sys_hz
-        self.peri_hz = 48_000_000 if sys_hz != DEFAULT_SYS_HZ else DEFAULT_SYS_HZ
+        self.peri_hz = 48_000_000  # at boot main.c's set_sys_clock_khz puts it on the USB PLL
         self.sm = None
         self.levels: dict = {}
         self.pwm_hz = 0.0
@@ -433,11 +435,15 @@ class PicoSim:
                 self.r.active(v)
 
             def restart(self):
+                # CTRL.SM_RESTART (RP2040 datasheet 3.7): shift counters, the ISR and the
+                # delay counter cleared; X, Y, the OSR's contents and the FIFOs kept
                 sim.cost()
-                self.r.run(sim.clock.now)
-                self.r.state = replace(self.r.state, input_shift_register=ShiftRegister(0, 0),
-                                       output_shift_register=ShiftRegister(0, 32), x_register=0,
-                                       y_register=0)
+                r = self.r
+                r.run(sim.clock.now)
+                osr = r.state.output_shift_register.contents
+                r.state = replace(r.state, input_shift_register=ShiftRegister(0, 0),
+                                  output_shift_register=ShiftRegister(osr, 0))
+                r.k0, r.t0 = r.state.clock, sim.clock.now
 
             def exec(self, instr):
                 sim.cost()

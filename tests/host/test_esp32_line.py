@@ -22,7 +22,7 @@ from linecases import ATR, CASES, read_atr
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 IO_TX, IO_RX, CLK, RST, VCC, DETECT = 17, 16, 25, 26, 27, 4
 ISR_NS = 10_000  # UART interrupt and ring buffer, after the stop bit
-CALL_NS = 1_000  # a MicroPython call on a 240 MHz ESP32
+CALL_NS = 2_000  # a MicroPython call on a 240 MHz ESP32 (interpreter included)
 
 
 class Esp32Sim:

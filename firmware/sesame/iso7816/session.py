@@ -24,7 +24,7 @@
 #   supports_rate(f, d) -> bool  whether the board can run at etu = F/D clocks (PPS is
 #                                only tried when True)
 #   vcc_class                    the class of operating conditions the board supplies (0 =
-#                                A, 5 V; 1 = B, 3 V; 2 = C, 1.8 V; ISO 7816-3 5.1.3): a card
+#                                A, 5 V; 1 = B, 3 V; 2 = C, 1.8 V; ISO 7816-3): a card
 #                                whose class indicator leaves it out is refused
 #   set_rate(f, d)               after a successful PPS: etu = F/D clocks from now on
 #   counters                     a sesame.iso7816.session.Counters the board keeps up to date
