@@ -22,14 +22,6 @@ class ProtocolError(CardError):
     pass
 
 
-class CardClass(ProtocolError):
-    # The card's ATR says it cannot run on the supply voltage this board gives it (its
-    # class indicator, ISO 7816-3 8.3: class A 5 V, B 3 V, C 1.8 V).
-    def __init__(self, volts):
-        super().__init__("card needs %s V" % volts)
-        self.msg = volts + "U CArd"  # "5U CArd": 7 segments have no V
-
-
 class BadData(ProtocolError):
     # The card's data is malformed (TLV, DOL, AFL, GPO or GENERATE AC layout): the line
     # works, so the CAP engine may go on with the next application candidate.

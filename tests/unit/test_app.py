@@ -244,8 +244,7 @@ def test_texts_are_seven_segment_friendly():
     from sesame.reader import app as a, entry as n
     from sesame.panel.segments import glyph
     for t in (a.T_IDLE, a.T_INSERT, a.T_PIN, a.T_BUSY, n.T_CHALLENGE, n.T_AMOUNT, n.T_REF,
-              n.T_DATA % 10, "LASt try", "AbortEd", errors.CardClass("5").msg,
-              errors.CardClass("1.8").msg):
+              n.T_DATA % 10, "LASt try", "AbortEd", "5U CArd", "1.8U CArd"):
         assert len(t.replace(".", "")) <= 8, t
         for ch in t:
             assert ch in " ." or glyph(ch), (t, ch)  # "." is the digit's decimal point

@@ -32,14 +32,13 @@
 #                                add their retransmissions (T=1 blocks, T=0 resends)
 from micropython import const
 from sesame.iso7816 import atr as _atr
-from sesame.errors import CardAbsent, CardClass, CardTimeout, ProtocolError
+from sesame.errors import CardAbsent, CardTimeout, ProtocolError
 
 _FIRST_CHAR_ETU = const(120)  # 40 000-45 000 clocks at F = 372 (EMV Book 1 8.2.2)
 _CHAR_ETU = const(9600)  # between two ATR characters
 _QUIET_ETU = const(20)  # after the ATR: the line quiet this long (a character time and more)
 _STRAYS = const(32)  # characters dropped after an ATR before the card is given up
 _TS_INVERSE_AS_DIRECT = const(0x03)
-_VOLTS = ("5", "3", "1.8")  # classes A, B, C
 
 # The transports' large buffers, made once and lent to each session: a 260-byte buffer
 # asked for in the middle of a transaction may find no room in the fragmented heap of a
@@ -86,34 +85,17 @@ def read_atr(line):
         for _ in range(more):
             buf[n] = line.read_byte(_CHAR_ETU)
             n += 1
-    _quiet(line)
-    return _atr.Atr(buf[:n]), line
-
-
-def _quiet(line):
-    # After the ATR, until the line has been quiet for _QUIET_ETU: what comes is dropped
-    # (a TCK that a T=0-only card sends although ISO 7816-3 8.2.5 says it is absent, noise),
-    # so no stray byte is ever read as a procedure byte or a block (DESIGN.md 5).
+    # Then until the line has been quiet for _QUIET_ETU: what comes is dropped (a TCK that a
+    # T=0-only card sends although ISO 7816-3 8.2.5 says it is absent, noise), so no stray
+    # byte is ever read as a procedure byte or a block (DESIGN.md 5).
     for _ in range(_STRAYS):
         try:
             line.read_byte(_QUIET_ETU)
         except CardTimeout:
-            return
+            return _atr.Atr(buf[:n]), line
         except ProtocolError:
             pass  # a stray with a parity error: dropped as well
     raise ProtocolError("card keeps talking after its ATR")
-
-
-def _check_class(line, a):
-    # ISO 7816-3 8.3: the first TA for T=15 tells the classes the card accepts (bit 1 = A,
-    # bit 2 = B, bit 3 = C). One that leaves out the board's is refused before it runs on
-    # a voltage it does not accept (a class-A-only card on the direct 3.3 V wiring). A card
-    # without the indicator answered at this voltage: it is tried.
-    c = getattr(line, "vcc_class", None)
-    y = a.class_indicator
-    if c is None or y is None or y & (1 << c) or not y & 7:
-        return
-    raise CardClass(_VOLTS[0 if y & 1 else 1 if y & 2 else 2])
 
 
 def _usable(a):
@@ -140,7 +122,10 @@ def open_session(line, negotiate=True):
             raise ProtocolError("bad ATR: " + ", ".join(a.errors))
         if not _usable(a):
             raise ProtocolError("card offers T=%s, no T=0 or T=1" % a.protocols)
-        _check_class(raw, a)
+        if a.class_indicator is not None:  # a rare ATR byte: its check loads only then
+            from sesame.iso7816.vclass import check
+
+            check(raw, a.class_indicator)
         t = a.protocols[0]
         if a.specific_mode or a.ta1 is not None or t not in (0, 1):
             from sesame.iso7816.pps import select  # cards with a choice only (heap on small boards)

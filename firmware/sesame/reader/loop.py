@@ -161,15 +161,10 @@ class Reader:
         # leaves the last-try prompt up (a digit) is answered at once
         self._acked(self._busy and self.app.state == "lasttry")
         self.do(self.app.tick(now))
-        self._rest()
-
-    def _rest(self):
         # The board sleeps while the app is off (not mid-transaction: the last-try prompt
         # runs the loop from inside one), until a key or the card switch wakes it.
-        if self._sleep is None or self._busy:
-            return
-        since = None if self._woke is None else self.now - self._woke
-        if self.board.policy.back_to_sleep(self.app.state == "off", since):
+        if self._sleep and not self._busy and self.board.policy.back_to_sleep(
+                self.app.state == "off", None if self._woke is None else now - self._woke):
             self._sleep()
             self._woke = self._clock()
 
