@@ -4,12 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-# The reader as a PC/SC reader (tests/pcsc): Debian's pcscd, its serial CCID driver, the
-# clients, and what pyscard (PyPI, no Linux wheel) builds with. Installed when root;
-# otherwise the command is printed and those tests skip.
-PCSC_DEBS := pcscd libccid pcsc-tools opensc swig libpcsclite-dev
-
-.PHONY: demo test venv clean help fuzz bench pcsc-deps
+.PHONY: demo test venv clean help fuzz bench
 
 help:
 	@echo "make demo   run the reader on the simulated board with a virtual card (interactive)"
@@ -20,28 +15,32 @@ help:
 
 venv: $(STAMP)
 
+# Debian packages: pcsc-tools (its smartcard_list.txt names cards in `sesame atr`, and the
+# whole-list test checks `sesame atr` against pyscard), and what pyscard's build needs;
+# pcscd, libccid (its serial driver libccidtwin.so) and opensc for the reader as a PC/SC
+# reader (tests/pcsc, against a private pcscd). Installed with apt-get when run as root;
+# otherwise the command is printed.
+DEBS := pcsc-tools swig gcc libpcsclite-dev pcscd libccid opensc
+
 $(STAMP): pyproject.toml
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "apt-get install$$missing"; apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+	  else \
+	    echo "For card names in sesame atr, its pyscard test and the PC/SC tests, run: sudo apt-get install -y$$missing"; \
+	  fi; \
+	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(MAKE) --no-print-directory pcsc-deps
-	@if command -v swig >/dev/null && [ -e /usr/include/PCSC/winscard.h ]; then extras=test,pcsc; \
-	else extras=test; echo "pyscard left out (it builds with swig and libpcsclite-dev): the PC/SC tests will skip"; fi; \
-	echo "$(BIN)/python -m pip install --quiet -e '.[$$extras]'"; \
-	$(BIN)/python -m pip install --quiet -e ".[$$extras]"
+	$(BIN)/python -m pip install --quiet -e '.[test]' || { \
+	  echo "pyscard could not be built (above): the rest without it; its test is skipped"; \
+	  $(BIN)/python -m pip install --quiet -e '.[test-base]'; }
 	# MicroPython stubs for the board type-check, one folder per port (same module names)
 	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/stubs/rp2 'micropython-rp2-rpi-pico-stubs>=1.24'
 	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/stubs/esp32 'micropython-esp32-stubs>=1.24'
 	touch $(STAMP)
-
-pcsc-deps:
-	@if dpkg-query -W -f='$${Status}\n' $(PCSC_DEBS) 2>/dev/null | grep -vq 'install ok installed' \
-	    || [ "$$(dpkg-query -W -f='$${Status}\n' $(PCSC_DEBS) 2>/dev/null | wc -l)" -ne 6 ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -q $(PCSC_DEBS) >/dev/null || { apt-get update -q >/dev/null && \
-	      apt-get install -y -q $(PCSC_DEBS) >/dev/null; }; \
-	  else echo "PC/SC tests need: sudo apt-get install $(PCSC_DEBS)"; fi; \
-	fi
 
 demo: $(STAMP)
 	$(BIN)/sesame sim

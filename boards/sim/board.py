@@ -128,9 +128,15 @@ class SimLine:
 
     def write(self, data):
         # Frames characters into the preallocated buffer, 32 at a time; wiped after use
-        # (a VERIFY command carries the PIN).
+        # (a VERIFY command carries the PIN). What the card sent meanwhile (a stray byte
+        # after its ATR) is dropped first, as the real boards do.
         if self.sock is None:
             raise CardAbsent("no card")
+        while self._ready(0):
+            self._frame(_SLACK_MS)
+            if self._f[0] not in (68, 69):  # only characters ("D", "E") are stray
+                raise ProtocolError("card signalled out of turn")
+            self.counters.rx += 1
         out = self._out
         n = 0
         try:

@@ -1,5 +1,5 @@
 # The SSD1306 OLED as a Sésame display: micropython-lib's `ssd1306` driver (installed
-# with `mpremote mip install ssd1306`, listed in the board's deps.json) owns the
+# with `mpremote mip install ssd1306`, in the "deps" of the board's package.json) owns the
 # framebuffer and the bus; sesame.panel.oled lays the screen out into it.
 import framebuf
 from sesame.panel import oled

@@ -1,5 +1,5 @@
 # The PC/SC channel on boards with runtime USB (RP2040): a second USB CDC serial beside the
-# REPL's, from micropython-lib's usb-device-cdc (boards/pico/deps.json). The REPL, mpremote,
+# REPL's, from micropython-lib's usb-device-cdc (boards/pico/package.json). The REPL, mpremote,
 # `sesame flash` and the test link stay on the built-in CDC (/dev/ttyACM0, where Ctrl-C
 # still works); pcscd's serial CCID driver opens this one (/dev/ttyACM1), where 0x03 is
 # only the frame's SYNC. The board enumerates again once, when the second interface is

@@ -17,7 +17,7 @@ import pytest
 from sesame_tools.boardio.repl import BoardError
 from sesame_tools.boardio.testlink import LinkClient
 from sesame_tools.boardio.flasher import Flasher, LostConnection, compile_files
-from sesame_tools.firmware import board_files
+from sesame_tools.firmware import BOARDS, board_files
 from sesame_tools.sim.board import SimBoard
 
 pytestmark = pytest.mark.sim_only
@@ -207,6 +207,46 @@ def test_mpremote_on_the_simulated_board(blank):
     r = subprocess.run(mp + ["eval", "sorted(__import__('os').listdir('/'))"],
                        capture_output=True, text=True, timeout=60)
     assert "hello.txt" in r.stdout and "etc" not in r.stdout, r.stdout
+
+
+def test_mip_installs_the_firmware_from_the_checkout(blank):
+    """MicroPython's own way, offline: `mpremote mip install` with the board's
+    package.json puts the firmware on as .py and the board boots the reader; `sesame
+    flash` over it then puts its .mpy in place of the sources."""
+    r = subprocess.run([sys.executable, "-m", "mpremote", "connect", blank.port, "mip",
+                        "install", "--target", "/", str(BOARDS / "sim" / "package.json")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    on_board = files_on(blank)
+    assert {"main.py", "board.py", "sesame/reader/loop.py", "sesame/emv/cap.py"} <= on_board
+    assert not [p for p in on_board if p.endswith(".mpy")], on_board
+    c = LinkClient(blank.port)
+    c.ser.write(b"\x04")  # Ctrl-D at the REPL: a soft reset, main.py runs
+    assert "board=sim" in c.wait("ready", timeout=30).arg
+    c.close()
+    f = Flasher(blank.port, "sim", echo=lambda *a, **k: None)
+    f.run()
+    assert "sesame/reader/loop.py" in f.removed and "board.py" in f.removed
+    assert [p for p in files_on(blank) if p.endswith(".py")] == ["main.py"]
+
+
+def test_the_friendly_repl_survives_a_locked_heap(blank):
+    """As on a board (pyexec.c resets the heap lock before each prompt): code that leaves
+    the heap locked, an interrupted one for instance, does not end the REPL."""
+    from sesame_tools.boardio.repl import open_serial
+
+    ser = open_serial(blank.port, timeout=0.2)
+    try:
+        ser.write(b"\x02import micropython; micropython.heap_lock()\r")
+        ser.write(b"6*7\r")
+        seen = b""
+        for _ in range(50):
+            seen += ser.read(256)
+            if b"42" in seen:
+                break
+        assert b"\r\n42\r\n" in seen, seen
+    finally:
+        ser.close()
 
 
 def test_monitor_shows_readable_events(reader):

@@ -31,6 +31,13 @@ T1_BWI0_ATR = with_tck("3B808131FE05")  # TB3 05: BWT 1 931 etu (180 ms + the si
 # name: (ATR, link config, what the virtual card must have seen happen)
 CASES = {
     "t0-direct": (T0_ATR, {}, {"T=0"}),
+    # a TCK after a T=0-only ATR (real cards do), and stray bytes: dropped, never a
+    # procedure byte
+    "t0-tck-after-atr": (T0_ATR, {"after_atr": "TCK"}, {"T=0", "after atr"}),
+    "t0-inverse-tck-after-atr": ("3F6500002063CB6800", {"after_atr": "TCK"},
+                                 {"T=0", "inverse", "after atr"}),
+    "t0-stray-after-atr": (T0_ATR, {"after_atr": "00 FF 60 61"}, {"T=0", "after atr"}),
+    "t1-stray-after-atr": (T1_ATR, {"after_atr": "00 E1"}, {"T=1", "after atr"}),
     "t0-inverse": ("3F6500002063CB6800", {}, {"T=0", "inverse"}),
     "t0-pps": (T0_PPS_ATR, {}, {"T=0", "pps ok"}),
     "t1-direct": (T1_ATR, {}, {"T=1"}),

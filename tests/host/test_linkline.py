@@ -16,7 +16,7 @@ from sesame_tools.vcard import profile as profiles
 from sesame_tools.vcard.server import VirtualCard
 
 KEYS = ["valid", "convention", "protocols", "Fi", "Di", "fmax_mhz", "N", "WI", "IFSC", "BWI",
-        "CWI", "edc", "specific_mode", "historical", "tck", "errors"]
+        "CWI", "edc", "specific_mode", "historical", "tck", "errors", "card"]
 
 
 def test_atr_json_keys_and_values():

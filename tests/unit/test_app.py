@@ -119,6 +119,19 @@ def test_card_inserted_updates_idle():
     assert shows(app.card_event(True, 1)) == ["rEAdY"]
 
 
+def test_a_card_inserted_while_off_turns_the_reader_on_until_auto_off():
+    # the user wants a code: rEAdY, then off again after auto_off_ms without a key
+    app = started(card=False, off_ms=2000)
+    assert ("off", None) in app.tick(2000)
+    acts = app.card_event(True, 5000)
+    assert shows(acts) == ["rEAdY"] and app.state == "idle"
+    assert app.tick(6999) == [] and ("off", None) in app.tick(7000)
+    # pulled out while off: the reader stays off (and sleeps on)
+    assert app.card_event(False, 8000) == [] and app.state == "off"
+    # the waking key path is unchanged: a key while off shows rEAdY/InSErt
+    assert shows(app.key("OK", 9000)) == ["InSErt"] and app.state == "idle"
+
+
 def typed(app, keys, now=0):
     out = []
     for k in keys.split():
@@ -232,10 +245,11 @@ def test_texts_are_seven_segment_friendly():
     from sesame.reader import app as a, entry as n
     from sesame.panel.segments import glyph
     for t in (a.T_IDLE, a.T_INSERT, a.T_PIN, a.T_BUSY, n.T_CHALLENGE, n.T_AMOUNT, n.T_REF,
-              n.T_DATA % 10, "LASt try", "AbortEd"):
+              n.T_DATA % 10, "LASt try", "AbortEd", "5U CArd", "1.8U CArd", a.T_PC, "PIn OK",
+              "OLd PIn", "nEW PIn", "AGAIn"):
         assert len(t.replace(".", "")) <= 8, t
         for ch in t:
-            assert ch == " " or glyph(ch), (t, ch)
+            assert ch in " ." or glyph(ch), (t, ch)  # "." is the digit's decimal point
 
 
 # -- PC/SC: a PC application holds the card (sesame.ccid)

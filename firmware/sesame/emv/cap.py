@@ -3,18 +3,24 @@
 # Steps and data follow DESIGN.md section 5 (EMV Book 1 12 for selection, Book 3 for
 # the commands and data objects).
 #
-# The pure parts (terminal data, DOL filling, TDS, IPB digits, candidate order) are
+# The pure parts (terminal data, DOL filling, TDS, IPB digits) are
 # shared with the issuer check. Input checks are the caller's (the app's keypad flows
 # cannot produce anything else; the host tools use sesame_tools.issuer.check.check_inputs).
 #
 # Phases (one call to Cap.run does them all, blocking):
-#   select      PSE 1PAY.SYS.DDF01 and its directory records, then known AIDs, CAP
-#               AIDs first; a candidate failing SELECT, GPO or READ RECORD is skipped
-#   read        GET PROCESSING OPTIONS (PDOL filled), READ RECORD of every AFL entry
+#   select      known CAP AIDs, then Bancontact; only when none works the PSE
+#               1PAY.SYS.DDF01 and its directory, then known payment AIDs; a candidate
+#               failing SELECT, GPO or READ RECORD is skipped. Belgian cards (FCI BF0C,
+#               sesame.emv.belgian) get their own terminal data and code function.
+#   read        GET PROCESSING OPTIONS (PDOL filled), READ RECORD of the AFL entries
+#               until every tag the code needs is in hand (CDOL1 may sit late)
 #   pin         GET DATA 9F17: 0 -> blocked, no VERIFY; 1 -> confirm() must say yes
 #               (the reader asks the user for OK again); then VERIFY (plaintext)
-#   generate    GENERATE AC (ARQC, CDOL1), GENERATE AC (AAC, CDOL2, ARC "Z3")
-#   digits      [Mode-2 TDS over the AC] then token -> IPB bits -> decimal code
+#   generate    GENERATE AC (ARQC, CDOL1), GENERATE AC (AAC, CDOL2, ARC "Z3"; Belgian
+#               "Z1"), its answer unused: not fetched on T=0
+#   digits      [Mode-2 TDS over the AC] then token -> IPB bits -> decimal code, or the
+#               Belgian function (Bancontact, or a Belgian card without an IPB)
+# No exchange a CAP transaction can do without (`make bench`: characters vs minimum).
 from micropython import const
 from sesame.emv import tlv
 from sesame.errors import (BadData, CardError, NoApplication, PinBlocked, PinInvalid, PinWrong,
@@ -22,10 +28,11 @@ from sesame.errors import (BadData, CardError, NoApplication, PinBlocked, PinInv
 
 _SW_OK = const(0x9000)
 
-PSE = b"1PAY.SYS.DDF01"
 AID_VISA_DPA = b"\xA0\x00\x00\x00\x03\x80\x02"
 AID_MC_CAP = b"\xA0\x00\x00\x00\x04\x80\x02"
 CAP_AIDS = (AID_VISA_DPA, AID_MC_CAP)
+AID_BANCONTACT = b"\xD0\x56\x00\x06\x66\x11\x10\x10"
+FIRST_AIDS = CAP_AIDS + (AID_BANCONTACT,)  # tried before the PSE, in this order
 PAYMENT_AIDS = (
     b"\xA0\x00\x00\x00\x03\x10\x10",  # Visa credit/debit
     b"\xA0\x00\x00\x00\x03\x20\x10",  # Visa Electron
@@ -57,11 +64,21 @@ def bcd(digits, nbytes):
     return bytes(out)
 
 
-def terminal_data(aid, mode=IDENTIFY, challenge="", amount=""):
+def belgian(fci):
+    # A Belgian card (sesame.emv.belgian loads only when the FCI has issuer data BF0C).
+    if b"\xBF\x0C" not in fci:
+        return False
+    from sesame.emv.belgian import country
+
+    return country(fci)
+
+
+def terminal_data(aid, mode=IDENTIFY, challenge="", amount="", be=False):
     # Values a CAP reader puts in PDOL/CDOL fields; every other tag is zero-filled.
     # Respond: challenge -> UN. Sign: amount (cents) -> 9F02, reference -> UN.
     # Mode-2 TDS (Sign with data fields): UN and amount stay zero.
-    return {
+    # be: a Belgian card (belgian(fci)): sesame.emv.belgian.rules() applies.
+    d = {
         0x95: b"\x80\x00\x00\x00\x00",  # TVR
         0x9A: b"\x01\x01\x01" if aid[:5] == b"\xA0\x00\x00\x00\x03" else bytes(3),  # date: Visa 010101
         0x9F37: bcd(challenge, 4) if mode != IDENTIFY else bytes(4),  # UN
@@ -71,6 +88,11 @@ def terminal_data(aid, mode=IDENTIFY, challenge="", amount=""):
         0x9F33: b"\x20\x80\x00",  # terminal capabilities
         0x8A: b"Z3",  # authorisation response code for the closing GENERATE AC
     }
+    if be:
+        from sesame.emv.belgian import rules
+
+        rules(aid, d)
+    return d
 
 
 def fill_dol(dol, data):
@@ -134,27 +156,28 @@ def split_genac(resp):
     raise BadData("GENAC: template")
 
 
-def code_from(card, cid, atc, ac, iad, data=()):
+def be_code(aid, card, be):
+    # The Belgian code function applies: a Belgian card's Bancontact application, or any
+    # application of a Belgian card without an IPB.
+    return be and (aid[:8] == AID_BANCONTACT or not card.get(0x9F56))
+
+
+def code_from(card, cid, atc, ac, iad, data=(), be=False):
     # Digits shown to the user, from the card's IPB/IAF/PSN and the first GENERATE AC.
+    # be: use the Belgian code function (be_code()) instead of the IPB.
     if data:  # Mode-2 TDS fields: DES loads only for them
         from sesame.emv.des import tds
 
         ac = tds(ac, data)
+    if be:
+        from sesame.emv.belgian import code
+
+        return code_text(code(atc, ac))
     ipb = card.get(0x9F56) or VISA_IPB
     iaf = card.get(0x9F55)
     iaf = iaf[0] if iaf else 0
     value, _ = extract(token(cid, atc, ac, iad, card.get(0x5F34), iaf), ipb)
     return code_text(value)
-
-
-def order_candidates(pse_aids):
-    # Selection order: CAP AIDs (from the PSE, then the known ones), then payment AIDs
-    # (from the PSE, then the known ones); no AID twice.
-    out = [a for a in pse_aids if a[:7] in CAP_AIDS]
-    for a in CAP_AIDS + tuple(pse_aids) + PAYMENT_AIDS:
-        if a not in out:
-            out.append(a)
-    return out
 
 
 class Cancelled(CardError):
@@ -164,6 +187,18 @@ class Cancelled(CardError):
 
 def _sw(r):
     return (r[-2] << 8) | r[-1]
+
+
+def _complete(card, no_ipb):
+    # Every tag the code can use is in hand: CDOL1 and CDOL2, and unless no_ipb the IPB,
+    # the IAF and (when the IAF puts it in the token) the PSN. A card lacking one of them
+    # is read to its last record.
+    if 0x8C not in card or 0x8D not in card or no_ipb:
+        return 0x8C in card and 0x8D in card
+    iaf = card.get(0x9F55)
+    if not iaf or 0x9F56 not in card:
+        return False
+    return not iaf[0] & 0x40 or 0x5F34 in card
 
 
 class Result:
@@ -194,36 +229,40 @@ class Cap:
 
     # -- selection (EMV Book 1 12.3)
     def select(self, mode=IDENTIFY, challenge="", amount=""):
-        # First candidate that selects, answers GPO and carries a CDOL1.
-        # Returns (aid, fci, card tags, terminal data). The PSE directory's AIDs come
-        # first (sesame.emv.pse loads only for cards with a PSE).
-        r = self.t.transmit(b"\x00\xA4\x04\x00\x0E" + PSE + b"\x00")
-        listed = []
-        if len(r) >= 2 and _sw(r) == _SW_OK:
-            from sesame.emv.pse import directory
+        # First candidate that selects, answers GPO and carries a CDOL1: the known CAP
+        # AIDs and Bancontact; only once none of them worked, the PSE directory's AIDs
+        # and the known payment AIDs (sesame.emv.pse loads only then).
+        # Returns (aid, fci, card tags, terminal data, Belgian).
+        aids = FIRST_AIDS
+        while True:
+            for aid in aids:
+                r = self.t.transmit(b"\x00\xA4\x04\x00" + bytes((len(aid),)) + aid + b"\x00")
+                if len(r) < 2 or _sw(r) != _SW_OK:
+                    continue  # 6A82, 6D00, 6283 (blocked) or anything else: next candidate
+                fci = r[:-2]
+                try:
+                    name = tlv.value(fci, 0x84) or aid
+                except BadData:
+                    continue
+                be = belgian(fci)
+                data = terminal_data(name, mode, challenge, amount, be)
+                try:
+                    card = self.read_data(fci, data, be and name[:8] == AID_BANCONTACT)
+                except (StatusError, BadData):  # refused or malformed (not the line): next
+                    continue
+                if 0x8C in card:
+                    return name, fci, card, data, be
+            if aids is not FIRST_AIDS:
+                raise NoApplication("no CAP application")
+            from sesame.emv.pse import candidates
 
-            listed = directory(self.t, r[:-2])
-        for aid in order_candidates(listed):
-            r = self.t.transmit(b"\x00\xA4\x04\x00" + bytes((len(aid),)) + aid + b"\x00")
-            if len(r) < 2 or _sw(r) != _SW_OK:
-                continue  # 6A82, 6D00, 6283 (blocked) or anything else: next candidate
-            fci = r[:-2]
-            try:
-                name = tlv.value(fci, 0x84) or aid
-            except BadData:
-                continue
-            data = terminal_data(name, mode, challenge, amount)
-            try:
-                card = self.read_data(fci, data)
-            except (StatusError, BadData):  # refused or malformed (not the line): next one
-                continue
-            if 0x8C in card:
-                return name, fci, card, data
-        raise NoApplication("no CAP application")
+            aids = candidates(self.t)
 
     # -- reading (EMV Book 3 10.1-10.2)
-    def read_data(self, fci, data):
-        # GET PROCESSING OPTIONS then READ RECORD of every AFL entry; returns card tags.
+    def read_data(self, fci, data, no_ipb=False):
+        # GET PROCESSING OPTIONS then READ RECORD of the AFL entries until every tag the
+        # code needs is in hand (_complete); returns card tags. no_ipb: the code does not
+        # use the IPB, IAF or PSN (Belgian Bancontact).
         pdol = tlv.value(fci, 0x9F38)
         pd = fill_dol(tlv.dol(pdol), data) if pdol else b""  # at most tlv.DOL_MAX bytes
         n = len(pd)
@@ -250,12 +289,15 @@ class Cap:
                 apdu = bytes((0x00, 0xB2, rec, (sfi << 3) | 4, 0x00))
                 body, _ = self._cmd("READ RECORD", apdu)
                 tlv.collect(body, wanted, card)
+                if _complete(card, no_ipb):
+                    return card
         return card
 
     # -- cardholder verification (EMV Book 3 6.5.12)
     def tries_left(self):
         # GET DATA 9F17; None when the card does not tell.
-        r = self.t.transmit(b"\x80\xCA\x9F\x17\x00")
+        # Le 04: the answer's length (9F17 01 xx), so T=0 needs no 6C04 resend
+        r = self.t.transmit(b"\x80\xCA\x9F\x17\x04")
         if len(r) >= 2 and _sw(r) == _SW_OK:
             try:
                 v = tlv.value(r[:-2], 0x9F17)
@@ -302,18 +344,22 @@ class Cap:
         raise StatusError("VERIFY", sw)
 
     # -- cryptogram (EMV Book 3 6.5.5)
-    def generate(self, card, tdata, data=()):
+    def generate(self, card, tdata, data=(), be=False):
+        # be: the Belgian code function (be_code())
         cdol1 = fill_dol(tlv.dol(card[0x8C], tlv.LC_MAX), tdata)
         resp, _ = self._cmd("GENERATE AC",
                             b"\x80\xAE\x80\x00" + bytes((len(cdol1),)) + cdol1 + b"\x00")
         cid, atc, ac, iad = split_genac(resp)
-        if 0x8D in card:  # close the transaction with an AAC (ARC "Z3"); answer unused
+        if 0x8D in card:  # close the transaction with an AAC; answer unused
             cdol2 = fill_dol(tlv.dol(card[0x8D], tlv.LC_MAX), tdata)
+            # T=0: sent as case 3 (no Le), so its 61xx is not fetched with GET RESPONSE
+            # (ISO/IEC 7816-3 12.2.3); the same characters reach the card. T=1: case 4.
+            le = b"" if getattr(self.t, "PROTOCOL", 1) == 0 else b"\x00"
             try:
-                self.t.transmit(b"\x80\xAE\x00\x00" + bytes((len(cdol2),)) + cdol2 + b"\x00")
+                self.t.transmit(b"\x80\xAE\x00\x00" + bytes((len(cdol2),)) + cdol2 + le)
             except CardError:
                 pass
-        return code_from(card, cid, atc, ac, iad, data), (atc[0] << 8) | atc[1]
+        return code_from(card, cid, atc, ac, iad, data, be), (atc[0] << 8) | atc[1]
 
     def run(self, pin, npin, mode=IDENTIFY, challenge="", amount="", data=(), confirm=None):
         # The whole transaction. confirm: called with no argument when the card has one
@@ -321,7 +367,7 @@ class Cap:
         # Respond: challenge. Sign: amount (cents) and reference (challenge), or data
         # (Mode-2 TDS fields). Raises CardError subclasses; the PIN buffer is wiped.
         try:
-            aid, fci, card, tdata = self.select(mode, challenge, amount)
+            aid, fci, card, tdata, be = self.select(mode, challenge, amount)
             tries = self.tries_left()
             if tries == 0:
                 raise PinBlocked("PIN blocked")
@@ -331,5 +377,5 @@ class Cap:
         finally:
             for i in range(len(pin)):
                 pin[i] = 0
-        code, atc = self.generate(card, tdata, data)
+        code, atc = self.generate(card, tdata, data, be_code(aid, card, be))
         return Result(code, atc, aid, tries, tlv.value(fci, 0x50) or b"")

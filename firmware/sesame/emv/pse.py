@@ -1,10 +1,32 @@
-# The PSE directory (EMV Book 1 12.2.3): AIDs a card lists under 1PAY.SYS.DDF01.
-# Loaded by the CAP engine only for cards that have a PSE (a small heap matters).
+# The PSE directory (EMV Book 1 12.2.3): AIDs a card lists under 1PAY.SYS.DDF01, and the
+# selection order after it. Loaded by the CAP engine only once none of the known CAP AIDs
+# and Bancontact worked (a small heap matters).
 from micropython import const
 from sesame.emv import tlv
+from sesame.emv.cap import CAP_AIDS, FIRST_AIDS, PAYMENT_AIDS
 from sesame.errors import BadData
 
+PSE = b"1PAY.SYS.DDF01"
 _MAX_RECORDS = const(16)  # directory records read at most
+
+
+def candidates(t):
+    # SELECT the PSE over transport t; returns the AIDs to try next (order_candidates).
+    r = t.transmit(b"\x00\xA4\x04\x00\x0E" + PSE + b"\x00")
+    listed = []
+    if len(r) >= 2 and r[-2:] == b"\x90\x00":
+        listed = directory(t, r[:-2])
+    return order_candidates(listed)
+
+
+def order_candidates(pse_aids):
+    # Selection order once FIRST_AIDS failed: the PSE's AIDs (CAP ones first, then by
+    # priority), then the known payment AIDs; no AID twice, none of FIRST_AIDS again.
+    out = [a for a in pse_aids if a[:7] in CAP_AIDS and a not in FIRST_AIDS]
+    for a in tuple(pse_aids) + PAYMENT_AIDS:
+        if a not in out and a not in FIRST_AIDS:
+            out.append(a)
+    return out
 
 
 def directory(t, fci):

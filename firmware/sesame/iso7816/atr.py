@@ -1,5 +1,6 @@
 # Answer-To-Reset codec (ISO/IEC 7816-3 section 8). Parsing never raises: a malformed
-# ATR comes back with `valid` False and the reasons in `errors`.
+# ATR comes back with `valid` False and the reasons in `errors`, and with what it has:
+# a truncated ATR keeps the groups and historical bytes that came.
 
 FI = (372, 372, 558, 744, 1116, 1488, 1860, 0, 0, 512, 768, 1024, 1536, 2048, 0, 0)
 FMAX = (4, 5, 6, 8, 12, 16, 20, 0, 0, 5, 7.5, 10, 15, 20, 0, 0)
@@ -118,13 +119,14 @@ class Atr:
         prev_t = 0  # protocol the current group belongs to (after TD(group-1))
         offers = []
         not_t0 = False  # a T other than 0 is indicated (T=15 too): TCK present
+        cut = False
         while True:
             ta = tb = tc = td = None
             for bit, name in ((1, "a"), (2, "b"), (4, "c"), (8, "d")):
                 if y & bit:
                     if i >= n:
-                        self.errors.append("truncated")
-                        return
+                        cut = True
+                        break
                     v = raw[i]
                     i += 1
                     if name == "a":
@@ -135,8 +137,8 @@ class Atr:
                         tc = v
                     else:
                         td = v
-            self._group(group, prev_t, ta, tb, tc)
-            if td is None:
+            self._group(group, prev_t, ta, tb, tc, td)
+            if td is None or cut:
                 break
             prev_t = td & 0x0F
             if prev_t != 0:
@@ -148,13 +150,15 @@ class Atr:
         if not offers:
             offers = [0]
         self.protocols = offers
+        if cut:
+            self.errors.append("truncated")
+            return
+        self.historical = raw[i:i + k]  # those that came, when truncated
         if i + k > n:
             self.errors.append("truncated")
             return
-        self.historical = raw[i:i + k]
         i += k
-        tck_needed = not_t0
-        if tck_needed:
+        if not_t0:
             if i >= n:
                 self.errors.append("truncated")
                 self.tck = "absent"
@@ -169,7 +173,9 @@ class Atr:
         if i < n:
             self.errors.append("%d extra bytes" % (n - i))
 
-    def _group(self, g, t, ta, tb, tc):
+    def _group(self, g, t, ta, tb, tc, td):
+        # One group of interface bytes (None: absent), group g after a TD naming T = t;
+        # td unused here (the analysis in sesame_tools.cli.atr shows it).
         if g == 1:
             if ta is not None:
                 self._ta |= ta + 1

@@ -23,6 +23,9 @@
 #                                1: T=1 (no error signal, parity errors reported)
 #   supports_rate(f, d) -> bool  whether the board can run at etu = F/D clocks (PPS is
 #                                only tried when True)
+#   vcc_class                    the class of operating conditions the board supplies (0 =
+#                                A, 5 V; 1 = B, 3 V; 2 = C, 1.8 V; ISO 7816-3): a card
+#                                whose class indicator leaves it out is refused
 #   set_rate(f, d)               after a successful PPS: etu = F/D clocks from now on
 #   counters                     a sesame.iso7816.session.Counters the board keeps up to date
 #                                (tx/rx characters, etu elapsed, repeats); the transports
@@ -33,6 +36,8 @@ from sesame.errors import CardAbsent, CardTimeout, ProtocolError
 
 _FIRST_CHAR_ETU = const(120)  # 40 000-45 000 clocks at F = 372 (EMV Book 1 8.2.2)
 _CHAR_ETU = const(9600)  # between two ATR characters
+_QUIET_ETU = const(20)  # after the ATR: the line quiet this long (a character time and more)
+_STRAYS = const(32)  # characters dropped after an ATR before the card is given up
 _TS_INVERSE_AS_DIRECT = const(0x03)
 
 # The transports' large buffers, made once and lent to each session: a 260-byte buffer
@@ -80,7 +85,17 @@ def read_atr(line):
         for _ in range(more):
             buf[n] = line.read_byte(_CHAR_ETU)
             n += 1
-    return _atr.Atr(buf[:n]), line
+    # Then until the line has been quiet for _QUIET_ETU: what comes is dropped (a TCK that a
+    # T=0-only card sends although ISO 7816-3 8.2.5 says it is absent, noise), so no stray
+    # byte is ever read as a procedure byte or a block (DESIGN.md 5).
+    for _ in range(_STRAYS):
+        try:
+            line.read_byte(_QUIET_ETU)
+        except CardTimeout:
+            return _atr.Atr(buf[:n]), line
+        except ProtocolError:
+            pass  # a stray with a parity error: dropped as well
+    raise ProtocolError("card keeps talking after its ATR")
 
 
 def _usable(a):
@@ -109,6 +124,10 @@ def open_session(line, negotiate=True, transport=True):
             raise ProtocolError("bad ATR: " + ", ".join(a.errors))
         if not _usable(a):
             raise ProtocolError("card offers T=%s, no T=0 or T=1" % a.protocols)
+        if a.class_indicator is not None:  # a rare ATR byte: its check loads only then
+            from sesame.iso7816.vclass import check
+
+            check(raw, a.class_indicator)
         t = a.protocols[0]
         if a.specific_mode or a.ta1 is not None or t not in (0, 1):
             from sesame.iso7816.pps import select  # cards with a choice only (heap on small boards)

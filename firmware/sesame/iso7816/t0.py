@@ -1,6 +1,7 @@
 # T=0 transport, reader side (ISO/IEC 7816-3 section 10; EMV Book 1 9.2 and 9.3).
 # transmit(apdu) maps an APDU of case 1-4 to TPDUs, follows the card's procedure
-# bytes, fetches response data with GET RESPONSE (61xx) and resends on 6Cxx.
+# bytes, fetches response data with GET RESPONSE (61xx; not for cases 1 and 3,
+# which ask for none) and resends on 6Cxx.
 from micropython import const
 from sesame.clock import WORK_MS, ticks_diff, ticks_ms
 from sesame.errors import ProtocolError
@@ -121,7 +122,9 @@ class T0:
                     c.resent += 1
                 p3 = sw & 0xFF
                 sw = self._tpdu(cla, ins, p1, p2, p3, b"", p3 or 256)
-        for _ in range(_MAX_RETRIES):
+        for _ in range(_MAX_RETRIES if le >= 0 else 0):
+            # Cases 1 and 3 (no Le): a 61xx is the answer, its data is not fetched
+            # (ISO/IEC 7816-3 12.2.1, 12.2.3); cases 2 and 4 fetch it.
             if sw >> 8 != 0x61:
                 break
             # GET RESPONSE for the xx bytes waiting (EMV Book 1 9.3.1.3)
@@ -130,7 +133,7 @@ class T0:
             if sw >> 8 == 0x6C:
                 xx = sw & 0xFF
                 sw = self._tpdu(0x00, 0xC0, 0x00, 0x00, xx, b"", xx or 256)
-        if sw >> 8 == 0x61:
+        if sw >> 8 == 0x61 and le >= 0:
             raise ProtocolError("T=0: card keeps answering 61xx/6Cxx")
         out = bytearray(self._n + 2)
         out[:self._n] = memoryview(self._resp)[:self._n]

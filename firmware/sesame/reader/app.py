@@ -4,7 +4,7 @@
 #   ("state", name)  new state, reported on the test link
 #   ("transact", mode)  run a CAP transaction with self.pin[:self.npin] and
 #                    **self.inputs() (challenge, amount, data)
-#   ("off", None)    display and card off (the reader sleeps until a key)
+#   ("off", None)    display and card off (the reader sleeps while the app is off)
 # It never sees a clock and never touches hardware, so tests drive it directly.
 #
 # Keypad flows (mode keys CODE, RESPOND, SIGN start one from any state but busy):
@@ -203,8 +203,10 @@ class App:
         self.out.append(("show", p[0]))
 
     def card_event(self, present, now):
+        # A card inserted while off turns the reader on (rEAdY until auto-off): the user
+        # wants a code. Pulled out while off: nothing, the reader sleeps on.
         self.card = present
-        if self.state == "idle":
+        if self.state == "idle" or (self.state == "off" and present):
             self._idle(now)
         elif self.state == "pcpin" and not present:
             self.pc_r = -2

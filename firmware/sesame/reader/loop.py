@@ -41,9 +41,11 @@ class Reader:
         self._card = False
         self.shown = ""  # text on the display
         self.tracing = False  # test builds: report APDUs on the link (`!trace on`)
-        # Optional board hooks (real boards): fed each loop pass; called after "off".
+        # Optional board hooks (real boards): fed each loop pass; put to sleep while the
+        # app is off, as board.policy (sesame.panel.power.Policy) says.
         self._feed = getattr(board, "feed_watchdog", None)
         self._sleep = getattr(board, "sleep_until_wake", None)
+        self._woke = None  # ms time of the last wake
         self._busy = False  # in a transaction
         self._ack = False  # an injected key waits for its @ok
         ch = getattr(board, "pcsc", None)
@@ -73,11 +75,8 @@ class Reader:
             elif kind == "off":
                 b.display.off()
                 b.line.deactivate()
+                self.shown = ""  # !status tells the display is dark
                 self.link.event("off")
-                # mid-transaction: after it (transact); never once pcscd talks to us (its
-                # status polls every 400 ms must be answered in time)
-                if self._sleep and not self._busy and self.slot is None:
-                    self._sleep()  # returns on a key or a card insertion/removal
             elif kind == "transact":
                 self.do(self.transact(arg))
 
@@ -109,8 +108,6 @@ class Reader:
             line.deactivate()
             if trace:
                 trace.end()
-            if app.state == "off" and self._sleep and self.slot is None:  # off at the last-try prompt
-                self._sleep()
 
     def _serial(self):
         # Drains the test link; returns a key to inject or None.
@@ -195,6 +192,13 @@ class Reader:
 
                 self.slot = PcHost(self).slot
             self.slot.service()
+        # The board sleeps while the app is off (not mid-transaction: the last-try prompt
+        # runs the loop from inside one), until a key or the card switch wakes it; never
+        # once pcscd talks to it (its status polls every 400 ms must be answered in time).
+        if self._sleep and not self._busy and self.slot is None and self.board.policy.back_to_sleep(
+                self.app.state == "off", None if self._woke is None else now - self._woke):
+            self._sleep()
+            self._woke = self._clock()
 
     def _confirm(self):
         # Last PIN try (called by the engine before VERIFY): the app warns and waits for

@@ -27,6 +27,7 @@ class Trace:
     def __init__(self, transport, event, atr=None, protocol=0):
         self.inner = transport
         self.event = event
+        self.PROTOCOL = protocol  # as the transport's (the CAP engine asks)
         if atr is not None:
             event("trace", "atr " + hexs(atr))
             event("trace", "proto %d" % protocol)

@@ -3,16 +3,16 @@
 Checks the board, compiles the firmware with mpy-cross for the board's bytecode version
 and architecture, copies only the files whose SHA-256 differs on the board (each through
 a temporary name, so a lost connection never leaves half a module: re-run to finish),
-removes stale ones, installs micropython-lib dependencies with mip, writes config.json,
-soft-resets and waits for the firmware's @ready event.
+removes stale ones, installs micropython-lib dependencies with mpremote's `mip`, writes
+config.json, soft-resets and waits for the firmware's @ready event.
 
-Board dependencies: boards/<board>/deps.json, a JSON list of mip package names
-(e.g. ["ssd1306"]); absent = none.
+Board dependencies: the "deps" of boards/<board>/package.json, the file with which
+`mpremote mip install` puts the same firmware on a board as .py (see
+sesame_tools.firmware); absent = none.
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import errno
 import hashlib
@@ -22,11 +22,12 @@ from pathlib import Path
 
 import click
 import serial
-from mpremote.transport import TransportExecError
+from mpremote.transport import TransportError, TransportExecError
 
+from sesame_tools.boardio.deps import board_deps, mip_install
 from sesame_tools.boardio.repl import INSTALL_HELP, LINK_ERRORS, Board, BoardError, BoardInfo
 from sesame_tools.boardio.mpybuild import CompileError, compile_mpy, version
-from sesame_tools.firmware import ROOT, board_files
+from sesame_tools.firmware import board_files
 
 MIN_VERSION = (1, 23, 0)
 # --board: the sys.platform MicroPython reports on it, and the fallback -march
@@ -38,19 +39,6 @@ BLOCK = 4096  # filesystem block: a file takes whole blocks
 
 class LostConnection(BoardError):
     pass
-
-
-def board_deps(board: str) -> list[str]:
-    """mip packages the board needs: boards/<board>/deps.json (a list, or an object with
-    "mip" or "deps"), or the same keys in boards/<board>/manifest.json."""
-    for name in ("deps.json", "manifest.json"):
-        f = ROOT / "boards" / board / name
-        if f.exists():
-            deps = json.loads(f.read_text())
-            if isinstance(deps, dict):
-                deps = deps.get("mip", deps.get("deps", []))
-            return [d if isinstance(d, str) else str(d[0]) for d in deps]
-    return []
 
 
 def compile_files(files: dict[str, Path], arch: str | None, out: Path | None = None,
@@ -145,6 +133,7 @@ class Flasher:
         self.removed: list[str] = []
         self.ready: str | None = None
         self.missing: list[str] = []  # dependencies that could not be installed
+        self._dirs: set[str] = set()  # folders made on the board during this run
 
     # -- steps -------------------------------------------------------------------
 
@@ -186,8 +175,10 @@ class Flasher:
         return True
 
     def _survey(self, b: Board, paths: list[str]):
-        code = _SURVEY % (paths,)
-        return ast.literal_eval(b.exec(code, timeout=30).decode().strip())
+        out, err = b.exec_raw(_SURVEY % (paths,), timeout=30)  # hashing is silent: 30 s
+        if err:
+            raise TransportExecError(out, err.decode(errors="replace"))
+        return ast.literal_eval(out.decode().strip())
 
     def config(self, b: Board) -> bytes:
         try:
@@ -204,55 +195,50 @@ class Flasher:
 
     def write(self, b: Board, path: str, data: bytes) -> None:
         d = path.rpartition("/")[0]
-        if d:
-            b.exec(f"import os\ntry:\n os.mkdir({d!r})\nexcept OSError:\n pass")
-        tmp = path + ".new"
+        if d and d not in self._dirs:
+            try:
+                b.fs_mkdir(d)
+            except FileExistsError:
+                pass
+            self._dirs.add(d)
+        tmp = path + ".new"  # replaced in one rename once it arrived whole
         chunk = self.on_chunk
-        b.t.fs_writefile(tmp, data, chunk_size=CHUNK, progress_callback=(
+        b.fs_writefile(tmp, data, chunk_size=CHUNK, progress_callback=(
             (lambda written, size: chunk(path, written, size)) if chunk else None))
         b.exec(f"import os\ntry:\n os.rename({tmp!r}, {path!r})\nexcept OSError:\n"
                f" os.remove({path!r})\n os.rename({tmp!r}, {path!r})")
 
     def remove(self, b: Board, path: str) -> None:
-        b.exec(f"import os\ntry:\n os.remove({path!r})\nexcept OSError:\n pass")
+        try:
+            b.fs_rmfile(path)
+        except FileNotFoundError:
+            pass
 
-    def install_deps(self, b: Board, deps: list[str], present: set[str]) -> None:
-        from mpremote import mip
-        from mpremote.main import State
-
+    def install_deps(self, b: Board, deps: list[str], present: set[str]) -> Board:
+        """Installs the missing ones with mpremote's `mip` on the port this transport
+        lets go of meanwhile; returns the board reopened."""
+        todo = []
         for dep in deps:
-            if {f"lib/{dep}.mpy", f"lib/{dep}.py"} & present or any(
-                    p.startswith(f"lib/{dep}/") for p in present):
-                self.echo(f"  dependency {dep}: installed")
-                continue
-            spec = dep
-            index = self.mip_index
-            if self.deps_from:
-                local = Path(self.deps_from)
-                if (local / dep / "package.json").exists():
-                    spec = str(local / dep / "package.json")
-                elif (local / "package").is_dir():
-                    index = str(local)  # a mirror of the micropython-lib index
-                else:
-                    raise click.ClickException(f"{dep} is not in {local} (expected "
-                                               f"{local / dep / 'package.json'})")
-            self.echo(f"  dependency {dep}: mip install {spec}")
-            state = State()
-            state.transport = b.t
-            state._auto_soft_reset = False
-            args = argparse.Namespace(command=["install"], packages=[spec], index=index,
-                                      target="/lib", mpy=True)
-            try:
-                mip.do_mip(state, args)
-            except Exception as e:  # CommandError: no network, unknown package
-                if isinstance(e, LINK_ERRORS) and not isinstance(e, TransportExecError):
-                    raise
-                # not fatal: the firmware may not need it (ssd1306 with a MAX7219 display);
-                # if it does, it will not start and the missing module is reported then
-                self.missing.append(dep)
-                self.echo(f"  warning: could not install {dep}: {e}. Offline? Download it "
-                          f"on a connected machine and use --deps-from DIR "
-                          f"(DIR/{dep}/package.json and its files).")
+            name = dep.partition("@")[0]
+            if {f"lib/{name}.mpy", f"lib/{name}.py"} & present or any(
+                    p.startswith(f"lib/{name}/") for p in present):
+                self.echo(f"  dependency {name}: installed")
+            else:
+                todo.append(dep)
+        if not todo:
+            return b
+        b.close()
+        self.missing += mip_install(self.port, todo, self.deps_from, self.mip_index, self.echo)
+        try:
+            b = Board(self.port)
+        except BoardError as e:  # gone while mip had it: the usual lost connection
+            raise TransportError(e.message)
+        try:
+            b.enter_raw_repl(soft_reset=False)
+        except BaseException:
+            b.close()
+            raise
+        return b
 
     def wait_ready(self, b: Board) -> str:
         out = []
@@ -272,7 +258,7 @@ class Flasher:
                          + hint)
 
     def prove_build(self, b: Board) -> None:
-        b.ser.write(b"!ping\n!key CLEAR\n")
+        b.serial.write(b"!ping\n!key CLEAR\n")
         for line in b.lines(5):
             if line.startswith("@refused"):
                 if self.test_build:
@@ -351,7 +337,7 @@ class Flasher:
             deps = board_deps(self.board_name)
             if deps:
                 step = "installing dependencies"
-                self.install_deps(b, deps, set(present))
+                b = self.install_deps(b, deps, set(present))
             step = "restarting the board"
             self.echo("soft reset, waiting for the firmware...")
             b.soft_reset_friendly()

@@ -1,16 +1,20 @@
 """A MicroPython board behind a serial port, for `sesame flash` (and anything else that
-needs the REPL): opens the port with clear errors, enters the raw REPL, identifies
-the board, and runs code with mpremote's SerialTransport."""
+needs the REPL): mpremote's SerialTransport (raw REPL, exec, eval, fs_* methods), with
+what it does not do itself: one clear error for each way opening or entering the raw
+REPL fails, a second Ctrl-C for a firmware slow to stop, the board's identity, the
+friendly soft reset that runs main.py, and the lines the firmware prints."""
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import errno
+import io
 import time
 
 import click
 import serial
-from mpremote.transport import TransportError, TransportExecError
+from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
 INSTALL_HELP = """\
@@ -72,75 +76,63 @@ def open_serial(port: str, timeout: float = 0.05, baud: int = 115200) -> serial.
         raise BoardError(f"cannot open {port}: {msg}")
 
 
-def open_port(port: str, timeout: float = 1.0) -> SerialTransport:
-    """mpremote's transport on the port, or a BoardError that says what is wrong."""
-    open_serial(port).close()
-    try:
-        return SerialTransport(port, baudrate=115200, timeout=timeout)
-    except TransportError as e:
-        raise BoardError(f"{port} is busy or gone: {e}")
+def _what_it_said(printed: str) -> str:
+    """The device's words in what mpremote printed before raising (it prints the bytes
+    it read, as a bytes literal, when the raw REPL does not come)."""
+    said = b""
+    for line in printed.splitlines():
+        try:
+            value = ast.literal_eval(line.strip())
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(value, bytes):
+            said += value
+    return said.decode(errors="replace").strip()[-300:]
 
 
-class Board:
-    """The REPL of a MicroPython board on `port`."""
+class Board(SerialTransport):
+    """The REPL of a MicroPython board on `port`: mpremote's transport (exec, eval,
+    exec_raw, fs_writefile...), opened with clear errors."""
 
     def __init__(self, port: str):
+        open_serial(port).close()  # no such port, no permission, busy: said plainly
+        try:
+            super().__init__(port, baudrate=115200, timeout=1.0)
+        except TransportError as e:
+            raise BoardError(f"{port} is busy or gone: {e}")
         self.port = port
-        self.t = open_port(port)
-        self.ser = self.t.serial
 
     def close(self) -> None:
         try:
-            self.t.close()
+            super().close()
         except LINK_ERRORS:
             pass
 
-    def _read_until(self, ending: bytes, timeout: float) -> bytes:
-        data = b""
-        end = time.monotonic() + timeout
-        while not data.endswith(ending) and time.monotonic() < end:
-            data += self.ser.read(1)  # one at a time: what follows `ending` stays unread
-        return data
-
-    def enter_raw_repl(self, soft_reset: bool = True, timeout: float = 5.0) -> None:
+    def enter_raw_repl(self, soft_reset: bool = True, timeout_overall: float = 5.0) -> None:
         """Interrupts whatever runs (the firmware), enters the raw REPL, and by default
         soft-resets so the copy starts with a clean heap; BoardError if the device
-        does not answer like MicroPython."""
-        banner = b"raw REPL; CTRL-B to exit\r\n"
-        seen = b""
-        for attempt in range(2):
-            self.ser.write(b"\r\x03")
-            time.sleep(0.1)
-            self.ser.write(b"\x03")
-            time.sleep(0.1)
-            self.ser.reset_input_buffer()
-            self.ser.write(b"\r\x01")
-            want = banner + b">" if soft_reset else banner  # exec reads the ">" itself
-            seen = self._read_until(want, timeout)
-            if seen.endswith(want):
+        does not answer like MicroPython, with what it said."""
+        printed = io.StringIO()
+        for attempt in range(2):  # a firmware busy with the card may miss the first Ctrl-C
+            try:
+                with contextlib.redirect_stdout(printed):  # mpremote prints what it read
+                    super().enter_raw_repl(soft_reset=False, timeout_overall=timeout_overall)
                 break
+            except TransportError:
+                time.sleep(0.1)
         else:
-            shown = seen.decode(errors="replace").strip()[-300:]
+            shown = _what_it_said(printed.getvalue())
             raise BoardError(
                 f"{self.port} does not answer as a MicroPython board (no raw REPL within "
-                f"{timeout:g} s{'; it said: ' + repr(shown) if shown else ', it said nothing'}).\n"
+                f"{timeout_overall:g} s"
+                f"{'; it said: ' + repr(shown) if shown else ', it said nothing'}).\n"
                 + INSTALL_HELP.replace("PORT", self.port))
         if soft_reset:
-            self.ser.write(b"\x04")
-            data = self._read_until(b"soft reboot\r\n", timeout)
-            data += self._read_until(banner, timeout)
-            if not data.endswith(banner):
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    super().enter_raw_repl(soft_reset=True, timeout_overall=timeout_overall)
+            except TransportError:
                 raise BoardError(f"{self.port}: the board did not come back after a soft reset")
-        self.t.in_raw_repl = True
-
-    def exec(self, code: str, timeout: float = 10) -> bytes:
-        out, err = self.t.exec_raw(code, timeout=timeout)
-        if err:
-            raise TransportExecError(out, err.decode(errors="replace"))
-        return out
-
-    def eval(self, expr: str):
-        return ast.literal_eval(self.exec(f"print(repr({expr}))").decode().strip())
 
     def info(self) -> BoardInfo:
         self.exec("import sys")
@@ -152,17 +144,17 @@ class Board:
 
     def soft_reset_friendly(self) -> None:
         """Leaves the raw REPL and soft-resets from the friendly REPL: main.py runs."""
-        self.ser.write(b"\r\x02")
-        self.t.in_raw_repl = False
-        self._read_until(b">>> ", 3)
-        self.ser.write(b"\x04")
+        self.exit_raw_repl()
+        self.read_until(1, b">>> ", timeout=3, timeout_overall=3)
+        self.serial.write(b"\x04")
 
     def lines(self, timeout: float):
         """Yields lines the board prints (str, stripped) until `timeout` s pass."""
         buf = b""
         end = time.monotonic() + timeout
+        ser = self.serial
         while time.monotonic() < end:
-            buf += self.ser.read(max(1, min(self.ser.in_waiting, 4096)))
+            buf += ser.read(max(1, min(ser.in_waiting, 4096)))
             while b"\n" in buf:
                 raw, buf = buf.split(b"\n", 1)
                 yield raw.decode(errors="replace").strip()

@@ -7,8 +7,10 @@ import click
 
 from sesame_tools.vcard import profile as profiles
 
-CARD_HELP = ("Card profile: a JSON file or a bundled card: visa_dpa (default), mc_cap, no_ipb, "
-             "psn, t1_card.")
+CARD_HELP = ("Card profile: a JSON file or a bundled card: " + ", ".join(
+    [f"{profiles.DEFAULT_CARD} (default)"] + sorted(
+        p.stem for p in profiles.cards_dir().glob("*.json") if p.stem != profiles.DEFAULT_CARD))
+    + ".")
 
 
 def load_card(card: str | None) -> profiles.Profile:

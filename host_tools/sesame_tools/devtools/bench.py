@@ -6,6 +6,14 @@
    retransmissions and the wire time these take on a real line with a 4 MHz card clock
    (ATR and PPS at F 372 D 1, the rest at the negotiated F/D). The simulated line has no
    clock, so the wire time is computed from the counters, not measured.
+   Then every bundled card: the characters of its Identify (after the ATR, PPS and
+   S(IFS)) against the minimum for the same card, and their ratio. The minimum
+   (sesame_tools.devtools.minimum) is the exchanges a CAP Identify cannot do without
+   (the SELECTs a correct reader must try in the preference order up to the card's
+   application, GET PROCESSING OPTIONS, the READ RECORDs up to the last one holding a
+   tag the code needs, VERIFY, the first GENERATE AC) plus GET DATA 9F17 and the
+   closing GENERATE AC that real readers keep, each in its cheapest correct form (T=0:
+   no 6Cxx round for a length known in advance, no GET RESPONSE for an unused answer).
 2. Boot: what main.py's imports cost on the unix port, from the .mpy files the simulated
    board boots (as `sesame flash` puts them on a board): the heap the loaded modules keep
    (gc.mem_alloc() after a collection) and the time to load them (median of 15 runs).
@@ -27,6 +35,7 @@ from pathlib import Path
 
 from sesame.iso7816.atr import Atr
 from sesame_tools.boardio.mpybuild import compile_mpy
+from sesame_tools.devtools.minimum import minimum
 from sesame_tools.firmware import ROOT, board_files
 from sesame_tools.sim.board import micropython_exe
 from sesame_tools.vcard.profile import with_tck
@@ -69,10 +78,9 @@ line.deactivate()
 """
 
 
-def wire(name: str, work: Path) -> dict:
-    atr, _ = CASES[name]
-    base = json.loads((profiles.cards_dir() / "visa_dpa.json").read_text())
-    base.update(atr=atr, link={})
+def run_identify(base: dict, work: Path) -> dict:
+    """One Identify on the unix port against the virtual card personalised by `base`:
+    the counters of the session's setup and of the transaction."""
     card = work / f"bench-{len(list(work.iterdir()))}.json"
     card.write_text(json.dumps(base))
     vc = VirtualCard(profiles.load(card), work / (card.stem + ".state.json"))
@@ -83,10 +91,17 @@ def wire(name: str, work: Path) -> dict:
         r = subprocess.run([micropython_exe(), str(script), addr, base["pin"]], cwd=ROOT,
                            capture_output=True, text=True, timeout=120)
         if r.returncode:
-            raise RuntimeError(f"{name}: {r.stdout}{r.stderr}")
-        out = json.loads(r.stdout.strip().splitlines()[-1])
+            raise RuntimeError(f"{base.get('name')}: {r.stdout}{r.stderr}")
+        return json.loads(r.stdout.strip().splitlines()[-1])
     finally:
         vc.close()
+
+
+def wire(name: str, work: Path) -> dict:
+    atr, _ = CASES[name]
+    base = json.loads((profiles.cards_dir() / "visa_dpa.json").read_text())
+    base.update(atr=atr, link={})
+    out = run_identify(base, work)
     a = Atr(bytes.fromhex(atr))
     negotiated = (a.Fi, a.Di) if "PPS" in name else (372, 1)
     us = out["setup"][2] * 372 / CLOCK_HZ * 1e6 + out["etu"] * negotiated[0] / negotiated[1] / CLOCK_HZ * 1e6
@@ -106,6 +121,18 @@ t1 = time.ticks_us()
 gc.collect()
 print(gc.mem_alloc() - a0, time.ticks_diff(t1, t0), len(sys.modules))
 """
+
+
+def against_minimum(work: Path) -> list[tuple[str, int, int, int]]:
+    """(card, protocol, characters of the transaction, the minimum's) for every bundled
+    profile: the transaction after the ATR, PPS and S(IFS), as the minimum counts."""
+    rows = []
+    for path in sorted(profiles.cards_dir().glob("*.json")):
+        base = json.loads(path.read_text())
+        out = run_identify(base, work)
+        rows.append((path.stem, out["proto"], out["tx"] + out["rx"],
+                     minimum(profiles.load(path))))
+    return rows
 
 
 def boot(work: Path, runs: int = 15) -> tuple[int, float, int]:
@@ -162,6 +189,12 @@ def main(argv: list[str]) -> int:
             print(f"  {name:<10} {f'{f}/{dd}':>8} {w['tx'] + w['setup'][0]:>5} "
                   f"{w['rx'] + w['setup'][1]:>5} {w['etu'] + w['setup'][2]:>6} "
                   f"{w['resent']:>6} {w['wire_ms']:>8.1f} {w['host_ms']:>8}")
+        print("characters of an Identify against the minimum a correct reader needs "
+              "(sesame_tools.devtools.minimum), default rate")
+        print(f"  {'card':<11} {'T':>2} {'chars':>6} {'minimum':>8} {'ratio':>6} {'wire ms':>8}")
+        for card, proto, chars, least in against_minimum(work):
+            print(f"  {card:<11} {proto:>2} {chars:>6} {least:>8} {chars / least:>6.3f} "
+                  f"{chars * 12 * 372 / CLOCK_HZ * 1000:>8.1f}")
         heap, ms, mods = boot(work, 5 if quick else 15)
         print(f"boot: {mods} modules loaded, {heap} bytes of heap kept, {ms:.2f} ms to load "
               "(unix port, 64-bit, .mpy)")

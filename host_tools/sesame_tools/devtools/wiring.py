@@ -35,9 +35,10 @@ def svg(board: str) -> str:
     rows = [(s, f"GPIO{g}", p, d, _color(s)) for s, g, p, d, _ in m["WIRING"]]
     rows += [(name, name, p, what, COLORS["power"]) for name, p, what in m["POWER"]]
     h = 70 + 24 * len(rows)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="900" height="{h}" '
-           f'viewBox="0 0 900 {h}" font-family="monospace" font-size="13">',
-           '<rect width="900" height="100%" fill="#ffffff"/>',
+    w = max(900, 448 + 8 * max(len(r[3]) for r in rows))  # 13 px monospace: under 8 px a character
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+           f'viewBox="0 0 {w} {h}" font-family="monospace" font-size="13">',
+           f'<rect width="{w}" height="100%" fill="#ffffff"/>',
            f'<text x="20" y="28" font-size="17" font-weight="bold">{escape(m["BOARD"])}'
            ' - direct 3.3 V wiring</text>',
            f'<rect x="20" y="44" width="230" height="{24 * len(rows) + 10}" rx="8" '

@@ -1,14 +1,14 @@
 """Issuer-side check of a CAP code: recompute the codes the card would give for the
 next transaction counters, accept a match once, refuse replays.
 
-The expected code is built with the firmware's own DOL filling, Mode-2 TDS and IPB
-extraction (sesame.emv.cap) and the card's cryptogram function, as an issuer host would
-from its keys, for the same inputs the reader took (mode, challenge or reference,
-amount, TDS data fields).
+The expected code is built with the firmware's own DOL filling, Mode-2 TDS, IPB
+extraction and Belgian rules (sesame.emv.cap) and the card's cryptogram function, as an
+issuer host would from its keys, for the same inputs the reader took (mode, challenge
+or reference, amount, TDS data fields).
 
 ATC window: the code carries only the ATC bits the IPB selects (5 with a typical CAP
-IPB, the low byte with the static Visa IPB), so the issuer tries every counter from the last
-accepted one + 1 to + `window`. Counters whose ATC bits disagree with the code are
+IPB, the low byte with the static Visa IPB and with the Belgian function), so the issuer
+tries every counter from the last accepted one + 1 to + `window`. Counters whose ATC bits disagree with the code are
 dropped before any cryptography; the others are checked with the full code, so a window
 wider than the ATC bits can tell apart still accepts only the right counter.
 
@@ -86,18 +86,43 @@ def _card_tags(p: Profile) -> dict:
     return tags
 
 
+def belgian(p: Profile) -> bool:
+    """The card is Belgian, told as the reader tells it (sesame.emv.cap.belgian) from the
+    issuer data the card's FCI carries."""
+    return bool(p.fci_issuer_data) and cap.belgian(tlv.encode(0xBF0C, p.fci_issuer_data))
+
+
 def expected_code(p: Profile, atc: int, mode: str = cap.IDENTIFY, challenge: str = "",
                   amount: str = "", data: tuple = ()) -> str:
     data = tuple(data)
     check_inputs(mode, challenge, amount, data)
-    tdata = cap.terminal_data(p.aid, mode, challenge, amount)
+    be = belgian(p)
+    tdata = cap.terminal_data(p.aid, mode, challenge, amount, be)
     cdol1 = cap.fill_dol(tlv.dol(p.cdol1, tlv.LC_MAX), tdata)
     ac = cryptogram(p, atc, cdol1)
-    return cap.code_from(_card_tags(p), _CID, atc.to_bytes(2, "big"), ac, p.iad, data)
+    tags = _card_tags(p)
+    return cap.code_from(tags, _CID, atc.to_bytes(2, "big"), ac, p.iad, data,
+                         cap.be_code(p.aid, tags, be))
+
+
+def _be_code(p: Profile) -> bool:
+    return cap.be_code(p.aid, _card_tags(p), belgian(p))
+
+
+def code_bits(p: Profile, code: str) -> int:
+    """The number the code's ATC bits are read from: the code itself, or for the Belgian
+    function the v before its last digit was added in front (v < 2^26 < 10^8: one v)."""
+    value = int(code)
+    if _be_code(p):
+        value = (value - (value % 10) * 10_000_000) % 100_000_000
+    return value
 
 
 def atc_filter(p: Profile):
-    """(mask, f): mask = the code bits that come from the ATC; f(atc) = those bits."""
+    """(mask, f): mask = the bits of code_bits() that come from the ATC; f(atc) = those
+    bits (the Belgian function: ATC byte 1 as v's bits 8-15)."""
+    if _be_code(p):
+        return 0xFF00, lambda atc: (atc & 0xFF) << 8
     tags = _card_tags(p)
     ipb = tags.get(0x9F56) or cap.VISA_IPB
     iaf = tags[0x9F55][0] if 0x9F55 in tags else 0
@@ -125,7 +150,7 @@ def verify(p: Profile, code: str, mode: str = cap.IDENTIFY, challenge: str = "",
     code = normalise(code)
     data = tuple(data)
     check_inputs(mode, challenge, amount, data)
-    value = int(code)
+    value = code_bits(p, code)
     mask, atc_bits = atc_filter(p)
     path = Path(path or issuer_state_path(p))
     with open(path.with_suffix(".lock"), "w") as lock:

@@ -99,6 +99,7 @@ class ReplayCard:
     def __init__(self, trace: dict):
         self.trace = trace
         self.atr, self.protocol, self.exchanges = parse(trace)
+        self.PROTOCOL = self.protocol  # as a transport's (the CAP engine asks)
         self.used = [False] * len(self.exchanges)
         self.log: list[tuple[str, bytes]] = []
         self.unmatched: list[str] = []

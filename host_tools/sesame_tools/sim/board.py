@@ -4,10 +4,12 @@ HIL tests), with its own filesystem folder (its "flash"), and its card slot conn
 to a virtual card over the loopback.
 
 The unix port runs `rom.py`, which mounts the flash folder at "/", runs main.py and
-then serves the friendly and raw REPLs (`rom_repl.py`, loaded only then). SimBoard relays bytes between the pty and that
-process: a Ctrl-C from the host becomes SIGINT (KeyboardInterrupt, as on a board), "\\n"
-from the board becomes "\\r\\n", and a soft reset (the process exits with code 64/65)
-starts a fresh process, like a board rebooting.
+then serves the friendly and raw REPLs (`rom_repl.py`, loaded only then). SimBoard relays
+bytes between the pty and that process: a Ctrl-C from the host becomes SIGINT while
+Python code runs there (KeyboardInterrupt, as on a board; what follows waits until the
+REPL is back) and stays a byte while the REPL waits for input (as on a board: in order
+with the rest), "\\n" from the board becomes "\\r\\n", and a soft reset (the process
+exits with code 64/65) starts a fresh process, like a board rebooting.
 
 firmware="source" (default) fills the flash folder with the current firmware (main.py,
 board.mpy, sesame/*.mpy, compiled from the sources at each start, cached) so the board
@@ -54,7 +56,7 @@ ROM = Path(__file__).resolve().parent / "rom.py"
 
 _BOOT, _RAW = 64, 65  # rom.py's exit codes for a soft reset
 _CTRL_C = 3
-_HOLD_S = 0.05  # after a Ctrl-C, bytes that follow wait this long (time to unwind)
+_HOLD_S = 2.0  # after a SIGINT, what follows waits for the REPL at most this long
 _MAX_PENDING = 1 << 20  # output nobody reads is dropped beyond this, like a USB CDC
 _PC_ON, _PC_OFF = b"@ok pcsc\n", b"@ok pcsc off\n"  # the PC/SC mode of a one-UART board
 
@@ -88,6 +90,8 @@ class SimBoard:
         self.port: str | None = None
         self.boots = 0  # processes started: power-ons and soft resets
         self._master = self._slave = -1
+        self._running_r = -1  # rom.py tells on this pipe whether code runs ("x") or not
+        self._code_runs = False
         self._dir = tempfile.TemporaryDirectory(prefix="sesame-sim-")
         run = Path(self._dir.name)
         self.flash = Path(flash_dir) if flash_dir else run / "flash"
@@ -158,13 +162,13 @@ class SimBoard:
             self._thread.join(5)
             self._thread = None
         self._kill()
-        for fd in (self._master, self._slave):
+        for fd in (self._master, self._slave, self._running_r):
             if fd >= 0:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        self._master = self._slave = -1
+        self._master = self._slave = self._running_r = -1
 
     def reset(self) -> None:
         """Hard reset (the RESET button): the board boots again on the same port."""
@@ -217,16 +221,25 @@ class SimBoard:
         cmd = [micropython_exe()]
         if self.heap:
             cmd += ["-X", f"heapsize={self.heap}"]
-        cmd += [str(ROM), str(self.flash), mode, str(self.flash_size)]
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        cmd += [str(ROM), str(self.flash), mode, str(self.flash_size), str(w)]
         env = dict(os.environ)
         env.pop("MICROPYPATH", None)
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=self._err, cwd=self.flash, env=env, close_fds=True)
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=self._err, cwd=self.flash, env=env,
+                                    close_fds=True, pass_fds=(w,))
+        finally:
+            os.close(w)
         for f in (proc.stdin, proc.stdout):
             fl = fcntl.fcntl(f.fileno(), fcntl.F_GETFL)
             fcntl.fcntl(f.fileno(), fcntl.F_SETFL, fl | os.O_NONBLOCK)
         with self._lock:
             self.proc = proc
+            old, self._running_r, self._code_runs = self._running_r, r, False
+        if old >= 0:
+            os.close(old)
         self.boots += 1
 
     def _kill(self) -> None:
@@ -277,6 +290,8 @@ class SimBoard:
         while self._running:
             proc = self.proc
             rl, wl = [master], []
+            if self._running_r >= 0:
+                rl.append(self._running_r)
             if proc is not None:
                 rl.append(proc.stdout)
                 if to_board and time.monotonic() >= hold_until:
@@ -287,6 +302,9 @@ class SimBoard:
                 r, w, _ = select.select(rl, wl, [], 0.05)
             except (OSError, ValueError):
                 continue  # a file closed under us (process replaced)
+            self._poll_running()
+            if hold_until and not self._code_runs:
+                hold_until = 0.0  # the REPL is back: it reads what followed the Ctrl-C
             if master in r:
                 try:
                     data = os.read(master, 4096)
@@ -296,12 +314,16 @@ class SimBoard:
                     to_board += data
                     data = b""
                 for i, part in enumerate(data.split(bytes((_CTRL_C,))) if data else ()):
-                    if i:  # a Ctrl-C: what came before goes first, then SIGINT
-                        self._flush(to_board)
-                        with self._lock:
-                            if self.proc is not None and self.proc.poll() is None:
-                                self.proc.send_signal(signal.SIGINT)
-                        hold_until = time.monotonic() + _HOLD_S
+                    if i:
+                        self._poll_running()
+                        if self._code_runs:  # interrupt it: what came before goes first
+                            self._flush(to_board)
+                            with self._lock:
+                                if self.proc is not None and self.proc.poll() is None:
+                                    self.proc.send_signal(signal.SIGINT)
+                            hold_until = time.monotonic() + _HOLD_S
+                        else:  # the REPL waits for input: a character like the others
+                            to_board.append(_CTRL_C)
                     to_board += part
             if proc is not None and proc.stdout in r:
                 try:
@@ -349,6 +371,17 @@ class SimBoard:
                 except OSError as e:
                     if e.errno != errno.EAGAIN:
                         to_host.clear()
+
+    def _poll_running(self) -> None:
+        # The last of what rom.py wrote: "x" while Python code runs there, "r" when not.
+        while self._running_r >= 0:
+            try:
+                said = os.read(self._running_r, 4096)
+            except OSError:  # BlockingIOError: nothing new
+                return
+            if not said:
+                return
+            self._code_runs = said[-1:] == b"x"
 
     def _flush(self, to_board: bytearray) -> None:
         # Writes what is pending to the board before a SIGINT (a few bytes at most).

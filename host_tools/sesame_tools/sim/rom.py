@@ -6,11 +6,16 @@
 # asks SimBoard to start a fresh one: 64 = boot (run main.py), 65 = straight to the
 # raw REPL (as a board does when reset from the raw REPL).
 #
-#   micropython rom.py FLASH_DIR boot|raw [FLASH_BYTES]
+#   micropython rom.py FLASH_DIR boot|raw FLASH_BYTES MODE_FD
 #
-# SimBoard turns each Ctrl-C from the host into SIGINT (a KeyboardInterrupt here or in
-# main.py), and each "\n" written here into "\r\n" on the serial, like a board does.
+# Ctrl-C, as on a board: while Python code runs (main.py, a REPL command) it raises
+# KeyboardInterrupt in that code; while the REPL waits for input it is a character like
+# any other, read in order with the rest (pyexec.c sets the interrupt character only
+# around the code it runs). This process writes "x" to MODE_FD when code starts and "r"
+# when it ends; SimBoard turns a Ctrl-C into SIGINT during "x", else passes the byte on.
+# SimBoard also turns each "\n" written here into "\r\n" on the serial, like a board.
 import gc
+import micropython
 import sys
 import os
 
@@ -21,6 +26,20 @@ _WINDOW = 256  # raw-paste flow-control window; its two bytes hold no "\n"
 flash_dir = sys.argv[1]
 mode = sys.argv[2]
 quota = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+# opened before "/" becomes the board's flash
+_running = open("/dev/fd/" + sys.argv[4], "wb") if len(sys.argv) > 4 else None
+
+
+def running(yes):
+    # Tells SimBoard whether Python code runs now (a Ctrl-C interrupts it) or not. After
+    # the code, the heap is unlocked: code that left it locked (an interrupted one, say)
+    # must not stop this REPL, which needs the heap, unlike a board's (whose friendly
+    # REPL unlocks it before each prompt too: shared/runtime/pyexec.c).
+    if not yes:
+        while micropython.heap_unlock():
+            pass
+    if _running:
+        _running.write(b"x" if yes else b"r")
 
 # The REPL (and the sized filesystem) live in rom_repl.py, read only once main.py
 # has ended: while the firmware runs, their code takes no heap (a 64 KB heap matters).
@@ -74,7 +93,11 @@ def run_file(name):
     try:
         src = f.read()
         f.close()
-        exec(compile(src, name, "exec"), g)
+        running(True)
+        try:
+            exec(compile(src, name, "exec"), g)
+        finally:
+            running(False)
     except SystemExit:
         pass
     except BaseException as e:  # KeyboardInterrupt included: back to the REPL

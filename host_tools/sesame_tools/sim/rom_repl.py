@@ -121,7 +121,8 @@ def soft_reset(to_raw):
 
 
 def getc():
-    # One byte from the host; a Ctrl-C (SIGINT) raises KeyboardInterrupt here.
+    # One byte from the host. A Ctrl-C is one too (3), or a KeyboardInterrupt when it
+    # came as SIGINT as code ended (see rom.py).
     b = inp.read(1)
     if not b:  # the host side went away: nothing more to do
         sys.exit(0)
@@ -131,7 +132,12 @@ def getc():
 def execute(src, name):
     # Raw REPL: "OK" was sent; output, \x04, error output, \x04.
     try:
-        exec(compile(src, name, "exec"), g)
+        code = compile(src, name, "exec")
+        running(True)
+        try:
+            exec(code, g)
+        finally:
+            running(False)
         bout.write(b"\x04")
     except SystemExit:
         bout.write(b"\x04\x04")
@@ -153,8 +159,11 @@ def raw_paste():
         c = getc()
         if c == 4:
             break
-        if c == 3:  # raw Ctrl-C byte: not possible here (it is a SIGINT), ignore
-            continue
+        if c == 3:  # ends the data and interrupts (pyexec.c, mp_reader_stdin_readbyte)
+            bout.write(b"\x04\x04")
+            out.write("KeyboardInterrupt: \n")
+            bout.write(b"\x04")
+            return
         buf.append(c)
         n += 1
         if n == _WINDOW:
@@ -211,7 +220,12 @@ def raw_repl():
 
 def friendly_line(src):
     try:
-        exec(compile(src, "<stdin>", "single"), g)
+        code = compile(src, "<stdin>", "single")
+        running(True)
+        try:
+            exec(code, g)
+        finally:
+            running(False)
     except SystemExit:
         soft_reset(False)
     except BaseException as e:

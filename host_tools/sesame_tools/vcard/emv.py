@@ -82,6 +82,8 @@ class CapApplet:
         a5 = tlv.encode(0x50, self.p.label.encode())
         if self.p.pdol:
             a5 += tlv.encode(0x9F38, self.p.pdol)
+        if self.p.fci_issuer_data:  # e.g. a Belgian card's 5F2C and DF07
+            a5 += tlv.encode(0xBF0C, self.p.fci_issuer_data)
         return tlv.encode(0x6F, tlv.encode(0x84, self.p.aid) + tlv.encode(0xA5, a5)), OK
 
     def gpo_(self, p1, p2, data):
