@@ -10,9 +10,8 @@
 #                     "R": the line repeats that character and the ones after it (T=0)
 # The inverse convention travels as it would on the wire read in direct convention (TS
 # reads 03); set_convention() answers False so the session decodes it. Rates: any F/D.
-# The keypad and display are the test link on stdin/stdout (a pseudo-terminal). The PC/SC
-# channel (board.pcsc, a second pty on the host: `pcsc: /dev/pts/N`) is a TCP link to the
-# host's relay, bytes as they are.
+# The keypad and display are the test link on stdin/stdout (a pseudo-terminal); the PC/SC
+# channel is in simpcsc.py.
 import json
 import select
 import socket
@@ -247,19 +246,10 @@ class Board:
         self.keys = self
         if settings.get("inserted", True):
             self.line.insert()
-        pc = settings.get("pcsc")
-        if pc == "stdio":  # like an ESP32: a PC/SC mode on the test link's own serial
-            self.pcsc_on_stdio = True
-        elif pc:  # the PC/SC channel is the board too (any/readinto/write): no class more
-            host, port = pc.split(":")
-            s = socket.socket()
-            s.connect(socket.getaddrinfo(host, int(port))[0][-1])
-            s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
-            s.setblocking(False)  # readinto: what has come (a stream read fills the buffer)
-            self._pc = s
-            self._p1 = bytearray(1)  # a byte any() found
-            self._pn = 0
-            self.pcsc = self
+        if settings.get("pcsc"):
+            import simpcsc  # the PC/SC channel (boards/sim/simpcsc.py)
+
+            simpcsc.attach(self, settings["pcsc"])
 
     def show(self, text):
         pass
@@ -269,31 +259,6 @@ class Board:
 
     def poll(self):
         return None  # no keypad
-
-    # -- the PC/SC channel (sesame.ccid.frame's contract)
-    def any(self):
-        if not self._pn:
-            try:
-                self._pn = self._pc.readinto(self._p1) or 0
-            except OSError:
-                pass
-        return self._pn
-
-    def readinto(self, buf):
-        if self._pn:
-            self._pn = 0
-            buf[0] = self._p1[0]
-            return 1
-        try:
-            return self._pc.readinto(buf) or 0
-        except OSError:
-            return 0
-
-    def write(self, buf):
-        try:
-            return self._pc.write(buf) or 0
-        except OSError as e:
-            return 0 if e.errno == 11 else len(buf)  # EAGAIN: again; else nobody listens
 
     def set_card(self, inserted):
         if inserted:

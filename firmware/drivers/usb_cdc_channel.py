@@ -5,13 +5,13 @@
 # only the frame's SYNC. The board enumerates again once, when the second interface is
 # added at boot (usb.device.get().init(..., builtin_driver=True)).
 #
-# Contract (sesame.ccid.frame): any() -> bytes waiting, readinto(buf) -> n, write(buf) -> n;
-# never blocks (the reader loop polls it every pass and allocates nothing doing so).
+# Contract (sesame.ccid.frame): readinto(buf) -> n or 0, write(buf) -> n; never blocks (the
+# reader loop asks every pass, and nothing is allocated when nothing came: poll first).
 import select
 
 
 class CdcChannel:
-    # Fields: cdc (the CDCInterface), poll (for any(): ipoll reuses its result tuple).
+    # Fields: cdc (the CDCInterface), poll (ipoll reuses its result tuple).
     def __init__(self):
         import usb.device
         from usb.device.cdc import CDCInterface
@@ -21,13 +21,10 @@ class CdcChannel:
         self.poll = select.poll()
         self.poll.register(self.cdc, select.POLLIN)
 
-    def any(self):
-        for _ in self.poll.ipoll(0):
-            return 1
-        return 0
-
     def readinto(self, buf):
-        return self.cdc.readinto(buf) or 0
+        for _ in self.poll.ipoll(0):
+            return self.cdc.readinto(buf) or 0
+        return 0
 
     def write(self, buf):
         return self.cdc.write(buf) or 0

@@ -34,6 +34,8 @@ CHAINS = {
 NOT_HERE = [  # (pattern in the command, why it cannot run here)
     (r"(--port|connect) /dev/tty", "needs a real board on its serial port"),
     (r"^make -C ports/", "needs MicroPython's source tree and a cross compiler"),
+    (r"^pcsc_scan", "needs the system's pcscd with the board's reader (tests/pcsc runs it "
+     "against a private one)"),
 ]
 FENCE = re.compile(r"^( *)```")
 NOTE = re.compile(r"\s{2,}#.*$")  # "replayed (...)          # exit code 1"

@@ -236,7 +236,7 @@ def test_modify_pin_direct_asks_three_pins_and_checks_the_confirmation(bench):
                  MODIFY_TEMPLATE, modify=True)
     assert r == b"\x64\x02", r.hex()  # the two new PINs differ: nothing sent to the card
     prompts = [e.arg for e in link.history if e.name == "disp"]
-    assert "OLd PIn" in prompts and "nEW PIn" in prompts and "AGAIn" in prompts, prompts
+    assert "OLd PIn" in prompts and "nEU PIn" in prompts and "AGAIn" in prompts, prompts
     r = _pin_pad(link, "Sesame T0", old + ["OK", "|"] + new + ["OK", "|"] + new + ["OK"],
                  MODIFY_TEMPLATE, modify=True)
     assert len(r) == 2 and r != b"\x64\x02", r.hex()  # the card's own answer to 0024

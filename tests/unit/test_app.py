@@ -245,8 +245,8 @@ def test_texts_are_seven_segment_friendly():
     from sesame.reader import app as a, entry as n
     from sesame.panel.segments import glyph
     for t in (a.T_IDLE, a.T_INSERT, a.T_PIN, a.T_BUSY, n.T_CHALLENGE, n.T_AMOUNT, n.T_REF,
-              n.T_DATA % 10, "LASt try", "AbortEd", "5U CArd", "1.8U CArd", a.T_PC, "PIn OK",
-              "OLd PIn", "nEW PIn", "AGAIn"):
+              n.T_DATA % 10, "LASt try", "AbortEd", "5U CArd", "1.8U CArd", pcapp.T_PC,
+              pcapp.T_PIN_OK, "OLd PIn", "nEU PIn", "AGAIn"):
         assert len(t.replace(".", "")) <= 8, t
         for ch in t:
             assert ch in " ." or glyph(ch), (t, ch)  # "." is the digit's decimal point
@@ -254,8 +254,14 @@ def test_texts_are_seven_segment_friendly():
 
 # -- PC/SC: a PC application holds the card (sesame.ccid)
 
+def pc_started(off_ms=35000):
+    app = started(off_ms=off_ms)
+    pcapp.install(app)
+    return app
+
+
 def test_pc_hold_refuses_own_modes_and_never_switches_off():
-    app = started(off_ms=1000)
+    app = pc_started(off_ms=1000)
     assert shows(pcapp.hold(app, True, 10)) == ["PC USE"]
     assert app.tick(10_000_000) == []  # no auto-off while the PC holds the card
     assert shows(app.key("CODE", 20)) == ["PC USE"] and app.state == "message"
@@ -267,7 +273,7 @@ def test_pc_hold_refuses_own_modes_and_never_switches_off():
 
 
 def test_pc_pin_entry_masked_min_max_clear_ok():
-    app = started()
+    app = pc_started()
     pcapp.hold(app, True, 0)
     assert shows(pcapp.pin(app, "PIn", 4, 6, 30000, 1)) == ["PIn"] and app.state == "pcpin"
     out = []
@@ -289,7 +295,7 @@ def test_pc_pin_entry_masked_min_max_clear_ok():
 
 
 def test_pc_pin_timeout_and_card_out():
-    app = started()
+    app = pc_started()
     pcapp.hold(app, True, 0)
     pcapp.pin(app, "PIn", 4, 12, 1000, 0)
     app.key("1", 500)
@@ -304,7 +310,7 @@ def test_pc_pin_timeout_and_card_out():
 
 
 def test_pc_result_texts():
-    app = started()
+    app = pc_started()
     assert shows(pcapp.result(app, 0x9000, 0)) == ["PIn OK"]
     assert shows(pcapp.result(app, 0x63C2, 0)) == ["2 triES"]
     assert shows(pcapp.result(app, 0x6983, 0)) == ["bLOCKEd"]

@@ -220,7 +220,8 @@ def test_busy_reader_answers_status_and_refuses_the_card():
 
 def test_t1_blocks_pass_through():
     s, ch, host, _ = slot_with([("", "3B 80 81 31 FE 45 8B"),
-                                ("00 C1 01 FE 3E", "00 E1 01 FE 1E"),
+                                ("00 C1 01 FE 3E", "00 E1 01 FE 1E"),  # the reader's own
+                                ("00 C1 01 FE 3E", "00 E1 01 FE 1E"),  # the host's
                                 ("00 00 05 00 C0 00 00 10 D5", "00 C3 01 02 C0")])
     a, _ = run(s, ch, msg(0x62))
     assert a[10:] == h("3B 80 81 31 FE 45 8B")
@@ -261,6 +262,7 @@ def test_secure_cancel_timeout_and_t1_prologue():
     a, _ = run(s, ch, msg(0x69, body))
     assert a[7] == 0x40 and a[8] == 0xF0  # timeout: 6400
     s, ch, host, _ = slot_with([("", "3B 80 81 31 FE 45 8B"),
+                                ("00 C1 01 FE 3E", "00 E1 01 FE 1E"),
                                 ("00 40 0D 0020008008 2412 34FFFFFFFFFF 18", "00 40 02 63C2 E3")],
                                pins=["1234"])
     run(s, ch, msg(0x62))

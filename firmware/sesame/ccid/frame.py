@@ -11,8 +11,10 @@
 #   80..FF            time request: the driver's read timeout starts again (T=0 and T=1)
 # Nothing else may ever go out: a stray byte puts the driver's buffer out of step for good.
 #
-# Channel (board.pcsc): any() -> bytes waiting; readinto(buf) -> n (never blocks once any()
-# said so); write(buf) -> n or None. Buffers are made once; nothing is allocated per byte.
+# Channel (board.pcsc): readinto(buf) -> n, 0 or None (what has come, never waiting, nothing
+# allocated when nothing came: the reader loop asks every pass); write(buf) -> n, 0 or None
+# (None: nothing could go now). A non-blocking socket is one (the simulated board's).
+# Buffers are made once; nothing is allocated per byte.
 from micropython import const
 from sesame.clock import ticks_diff, ticks_ms
 
@@ -58,9 +60,7 @@ class Framer:
         now = self.ticks()
         while True:
             if self._i >= self._m:
-                self._i = self._m = 0
-                if not self.ch.any():
-                    break
+                self._i = 0
                 self._m = self.ch.readinto(self._in) or 0
                 if not self._m:
                     break
@@ -119,6 +119,12 @@ class Framer:
             return False
         return True
 
+    def prime(self, b):
+        # A byte the reader loop already read (the channel's first): parsed before the rest.
+        self._in[0] = b
+        self._i = 0
+        self._m = 1
+
     def length(self):
         return self._n
 
@@ -129,9 +135,7 @@ class Framer:
         sent = 0
         end = self.ticks()
         while sent < n:
-            k = self.ch.write(mv[sent:n])
-            if k is None:
-                k = n - sent
+            k = self.ch.write(mv[sent:n]) or 0
             sent += k
             if not k and ticks_diff(self.ticks(), end) > 1000:
                 break  # nobody reads the channel: drop the rest

@@ -120,7 +120,7 @@ def secure(slot):
     nnew = 0
     try:
         steps = (("OLd PIn", d[5]),) if modify and confirm & 2 else ()
-        steps += (("nEW PIn", d[6]),) if modify else (("PIn", 0),)
+        steps += (("nEU PIn", d[6]),) if modify else (("PIn", 0),)
         for prompt, off in steps:
             r = host.pc_pin(prompt, lo, hi, ms)
             if r <= 0:

@@ -2,7 +2,8 @@
 # uses it (LudovicRousseau/CCID 1.5.2 src/commands.c, src/ifdhandler.c; a summary in
 # firmware/README.md, "The PC/SC slot"). The driver takes the reader for a TPDU-level
 # reader (dwFeatures 0x00010230, from its built-in table: no descriptor is asked), so:
-#   IccPowerOn    our own activation, ATR, PPS (sesame.iso7816.session.open_session)
+#   IccPowerOn    our own activation, ATR, PPS (sesame.iso7816.session.open_session; for
+#                 T=1 also its S(IFS), harmless: the host then negotiates its IFSD)
 #   XfrBlock      T=0: one TPDU, procedure bytes handled here, 61xx/6Cxx to the host;
 #                 T=1: one block out, the card's block back; the driver runs T=1 itself
 #                 (N(S), chaining, R-blocks, WTX: bBWI multiplies our block waiting time,
@@ -104,18 +105,22 @@ class _KeepLine:
 
 
 class Serving:
-    # The card line while the reader's own flow uses the card: the host's commands keep
-    # being answered (status; "slot busy" for the card) between characters.
-    def __init__(self, line, slot):
+    # The board's card line once a PC talks to the reader: while the reader's own flow
+    # uses the card (reader._busy), the host's commands keep being answered (status; "slot
+    # busy" for the card) between characters. The slot itself uses the line underneath.
+    def __init__(self, line, slot, reader):
         self._line = line
         self._slot = slot
+        self._reader = reader
 
     def read_byte(self, timeout_etu):
-        self._slot.service()
+        if self._reader._busy:
+            self._slot.service()
         return self._line.read_byte(timeout_etu)
 
     def write(self, data):
-        self._slot.service()
+        if self._reader._busy:
+            self._slot.service()
         return self._line.write(data)
 
     def __getattr__(self, name):  # everything else is the board's line
@@ -272,23 +277,17 @@ class Slot:
         from sesame.iso7816.session import open_session
 
         try:
-            a, tline, t = open_session(line, True, False)
-            tline = _KeepLine(tline, self)
-        except CardAbsent:
-            self._answer(_DATA_BLOCK, error=_E_MUTE)
-            return
+            a, tr = open_session(line)  # T=1: its S(IFS) first; the host sends its own after
         except Exception:
             line.deactivate()
             self._answer(_DATA_BLOCK, error=_E_MUTE)
             return
         self.atr = a
-        self.proto = t
-        self.tline = tline
-        if t == 0:
-            from sesame.iso7816.session import _RESP
-            from sesame.iso7816.t0 import T0
-
-            self.t0 = T0(tline, a, _RESP)
+        self.proto = tr.PROTOCOL
+        self.tline = _KeepLine(tr.line, self)
+        if self.proto == 0:
+            tr.line = self.tline  # the T=0 procedure bytes, over the line that keeps the host
+            self.t0 = tr
         else:
             # ISO 7816-3 11.4.3 (as sesame.iso7816.t1): BWT and CWT in etu, with margins
             self.bwt = 11 + ((1 << a.BWI) * 960 * 372 * a.Di) // a.Fi + 960 * a.Di

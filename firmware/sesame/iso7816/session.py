@@ -106,10 +106,8 @@ def _usable(a):
     return 0 in a.protocols or 1 in a.protocols
 
 
-def open_session(line, negotiate=True, transport=True):
+def open_session(line, negotiate=True):
     # Activates the card and returns (atr, transport). Deactivates it on failure.
-    # transport=False: (atr, line to use, protocol) once the line is set for the protocol
-    # (the PC/SC slot, sesame.ccid, exchanges TPDUs and T=1 blocks itself).
     global _blocks
     if not line.present():
         raise CardAbsent("no card")
@@ -139,8 +137,6 @@ def open_session(line, negotiate=True, transport=True):
         f = getattr(raw, "set_protocol", None)
         if f:
             f(t)
-        if not transport:
-            return a, line, t
         if t == 1:
             from sesame.iso7816.t1 import T1  # loaded for T=1 cards only
 

@@ -23,11 +23,6 @@
 # Codes: 8 digits show as "1234 5678". Longer codes (up to 10 digits with the static
 # Visa IPB, more with some IPBs) are paged: "1-123456", "2-7890", each page 6 digits
 # after its number; pages turn every 2.5 s and on OK; CLEAR leaves.
-# PC/SC (sesame.ccid, the functions in sesame.reader.pcapp): while a PC application holds
-# the card the display says "PC USE", the reader never switches off, and CODE/RESPOND/SIGN
-# are refused with that message. A PIN the application asks for is typed like the
-# reader's own ("pcpin" state); its outcome is pc_r (digits typed, 0 cancelled, -1
-# timeout, -2 card pulled out), the PIN in self.pin until the slot has used and wiped it.
 from micropython import const
 from sesame import errors
 
@@ -42,7 +37,6 @@ T_IDLE = "rEAdY"
 T_INSERT = "InSErt"
 T_PIN = "PIn"
 T_BUSY = "bUSY"
-T_PC = "PC USE"
 # The Respond/Sign entries (their texts, fields and keys) and the paging of long codes
 # live in sesame.reader.entry, loaded the first time they are needed (small heaps).
 _F_AMOUNT = const(2)  # sesame.reader.entry's amount field
@@ -60,8 +54,6 @@ def error_text(err):
 class App:
     # One reader. Fields: state, pin (digit values, wiped after use), npin, deadline,
     # mode, the entry being typed and the inputs gathered for the transaction.
-    pc = False  # a PC/SC application holds the card (set by sesame.reader.pcapp)
-    pc_r = 0  # outcome of the PC's PIN entry (class defaults: no room taken until used)
     def __init__(self, auto_off_ms=35000, message_ms=5000):
         self.auto_off_ms = auto_off_ms
         self.message_ms = message_ms
@@ -102,10 +94,7 @@ class App:
 
     def _idle(self, now):
         self._wipe()
-        if self.pc:
-            self._go("idle", T_PC, now, None)  # never off while the PC holds the card
-        else:
-            self._go("idle", T_IDLE if self.card else T_INSERT, now, self.auto_off_ms)
+        self._go("idle", T_IDLE if self.card else T_INSERT, now, self.auto_off_ms)
 
     def _pin_text(self):
         n = self.npin
@@ -139,11 +128,6 @@ class App:
             if k not in MODE_KEYS:
                 return self._take()
         if st == "busy":
-            return self._take()
-        if st == "pcpin" or (self.pc and k in MODE_KEYS):
-            from sesame.reader.pcapp import key  # PC/SC only: off the heap otherwise
-
-            key(self, k, now)
             return self._take()
         if st == "lasttry":
             if k == "OK":
@@ -208,10 +192,6 @@ class App:
         self.card = present
         if self.state == "idle" or (self.state == "off" and present):
             self._idle(now)
-        elif self.state == "pcpin" and not present:
-            self.pc_r = -2
-            self._wipe()
-            self._go("message", errors.CardAbsent.msg, now, self.message_ms)
         elif self.state in ("pin", "input", "lasttry") and not present:
             self._wipe()
             self._go("message", errors.CardAbsent.msg, now, self.message_ms)
@@ -221,9 +201,6 @@ class App:
         d = self.deadline
         if d is not None and now - d >= 0:
             if self.state == "message":
-                self._idle(now)
-            elif self.state == "pcpin":
-                self.pc_r = -1
                 self._idle(now)
             else:
                 self._wipe()

@@ -3,7 +3,7 @@
 # its actions. No exception from a card reaches this loop's caller: each transaction
 # ends with the card deactivated and a message on the display. A board with a PC/SC
 # channel (board.pcsc) gets it served here too: the CCID slot (sesame.ccid) and its host
-# (sesame.reader.pchost) are loaded at the channel's first byte.
+# (sesame.reader.pchost, which also hooks the app and this loop) load at its first byte.
 import sys
 import time
 import select
@@ -17,10 +17,6 @@ from sesame.iso7816.session import open_session
 
 class Reader:
     # Fields: board (HAL objects), app, link, now (monotonic ms since start).
-    _pcsc = None  # the board's PC/SC channel, if it has one
-    slot = None  # its CCID slot (sesame.ccid), made at the channel's first byte
-    _stdio = False  # one-UART boards: the REPL's serial carries PC/SC frames (!pcsc on)
-
     def __init__(self, board, stdin=None, stdout=None):
         self.board = board
         s = board.settings
@@ -48,9 +44,6 @@ class Reader:
         self._woke = None  # ms time of the last wake
         self._busy = False  # in a transaction
         self._ack = False  # an injected key waits for its @ok
-        ch = getattr(board, "pcsc", None)
-        if ch is not None:
-            self._pcsc = ch
 
     def _write(self, s):
         self.stdout.write(s)
@@ -86,10 +79,6 @@ class Reader:
         trace = None
         self._busy = True
         try:
-            if self.slot is not None:  # the PC keeps getting answers (its status polls)
-                from sesame.ccid.slot import Serving
-
-                line = Serving(line, self.slot)
             atr, transport = open_session(line)
             if self.tracing and self.link.test_build:
                 from sesame.reader.trace import Trace  # test builds only: its RAM is not spent otherwise
@@ -125,13 +114,11 @@ class Reader:
             if cmd[0] == "info":
                 self.link.event("info", self._about())
                 continue
-            if cmd[0] == "pcsc":  # PC/SC mode on this very serial (sesame.reader.pchost)
+            if cmd[0] == "pcsc":  # PC/SC mode on this serial (sesame.reader.pchost)
                 from sesame.reader.pchost import stdio_mode
 
                 stdio_mode(self, cmd[1])
-                if self._stdio:
-                    break  # what follows is for the CCID slot
-                continue
+                break
             if cmd[0] == "trace":
                 if not self.link.test_build:
                     self.link.event("refused", "trace needs a test build")
@@ -170,32 +157,26 @@ class Reader:
             self._card = present
             self.link.event("card", "in" if present else "out")
             self.do(self.app.card_event(present, now))
-        k = None if self._stdio else self._serial()
+        k = self._serial()
         if k is not None:
             self._ack = True
         else:
             k = b.keys.poll()
         if k is not None:
             self.do(self.app.key(k, now))
-            if self._stdio:  # CLEAR three times at idle leaves the PC/SC mode
-                from sesame.reader.pchost import stdio_key
-
-                stdio_key(self, k, now)
         # after the key's effects (a transaction's end), so the host can sync; a key that
         # leaves the last-try prompt up (a digit) is answered at once
         self._acked(self._busy and self.app.state == "lasttry")
         self.do(self.app.tick(now))
-        ch = self._pcsc
-        if ch is not None and (self.slot is not None or ch.any()):
-            if self.slot is None:
-                from sesame.reader.pchost import PcHost  # loaded at the channel's first byte
+        p = getattr(b, "pcsc", None)  # the PC/SC channel: its first byte loads that side
+        if p is not None and p.readinto(self._b):  # (sesame.reader.pchost serves it then)
+            from sesame.reader.pchost import PcHost
 
-                self.slot = PcHost(self).slot
-            self.slot.service()
+            PcHost(self, self._b[0])
         # The board sleeps while the app is off (not mid-transaction: the last-try prompt
-        # runs the loop from inside one), until a key or the card switch wakes it; never
-        # once pcscd talks to it (its status polls every 400 ms must be answered in time).
-        if self._sleep and not self._busy and self.slot is None and self.board.policy.back_to_sleep(
+        # runs the loop from inside one), until a key or the card switch wakes it (not once
+        # a PC talks to it: sesame.reader.pchost).
+        if self._sleep and not self._busy and self.board.policy.back_to_sleep(
                 self.app.state == "off", None if self._woke is None else now - self._woke):
             self._sleep()
             self._woke = self._clock()

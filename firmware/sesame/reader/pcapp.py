@@ -1,23 +1,72 @@
-# The app's PC/SC side (sesame.reader.app, for the CCID slot in sesame.ccid): functions of
-# the App object, pure like it, loaded only once a PC talks to the reader.
-#   hold(app, held, now)      a PC application took the card (IccPowerOn) or let it go
-#   pin(app, prompt, lo, hi, ms, now)  the PC asks for a PIN of lo-hi digits; ms without
-#                             a key cancels. Keys: digits (masked), CLEAR (a digit; on an
-#                             empty entry: cancel), OK (once lo digits are in); mode keys
-#                             do nothing. app.pc_r: digits typed / 0 / -1 (timeout) / -2
-#   busy(app, now), result(app, sw, now)  the PIN command goes to the card; its answer
+# The app's PC/SC side (sesame.reader.app, for the CCID slot in sesame.ccid): pure like
+# the app, and loaded only once a PC talks to the reader. install(app) hooks four of the
+# App's methods on that one object (instance attributes over the class's: the app itself
+# carries no PC/SC code, so a reader never plugged into pcscd keeps its heap):
+#   _idle      while a PC application holds the card: "PC USE", and no auto-off
+#   key        mode keys refused ("PC USE") while it holds it; the "pcpin" state's keys
+#   tick       the PIN entry's timeout
+#   card_event the card pulled out during the PIN entry
+# and adds: hold(app, held, now) a PC application took the card (IccPowerOn) or let it
+# go; pin(app, prompt, lo, hi, ms, now) the PC asks for a PIN of lo-hi digits, ms without
+# a key cancels: digits (masked), CLEAR (a digit; on an empty entry: cancel), OK (once lo
+# digits are in), mode keys do nothing; app.pc_r = digits typed / 0 / -1 timeout / -2 card
+# out, the PIN in app.pin until the slot has used and wiped it; busy(), result(sw).
 from sesame import errors
-from sesame.reader.app import DIGITS, T_BUSY, T_PC, error_text
+from sesame.reader.app import App, DIGITS, MODE_KEYS, T_BUSY, T_IDLE, T_INSERT, error_text
 
+T_PC = "PC USE"
 T_PIN_OK = "PIn OK"
 
 
-def key(app, k, now):
-    # A key while the PC holds the card: in its PIN entry, or a refused mode key.
-    if app.state != "pcpin":
+def install(app, on_key=None):
+    # on_key(k, now): told every key after the app (sesame.reader.pchost: leave the mode).
+    app.pc = False  # a PC application holds the card
+    app.pc_r = 0
+    app.pc_lo, app.pc_hi, app.pc_ms = 4, 12, 30000
+
+    def _idle(now):
         app._wipe()
-        app._go("message", T_PC, now, app.message_ms)
-        return
+        if app.pc:
+            app._go("idle", T_PC, now, None)  # never off while the PC holds the card
+        else:
+            app._go("idle", T_IDLE if app.card else T_INSERT, now, app.auto_off_ms)
+
+    def key(k, now):
+        st = app.state
+        if st == "pcpin":
+            _pin_key(app, k, now)
+            out = app._take()
+        elif app.pc and k in MODE_KEYS and st not in ("busy", "lasttry"):
+            app._wipe()
+            app._go("message", T_PC, now, app.message_ms)
+            out = app._take()
+        else:
+            out = App.key(app, k, now)
+        if on_key is not None:
+            on_key(k, now)
+        return out
+
+    def tick(now):
+        d = app.deadline
+        if app.state == "pcpin" and d is not None and now - d >= 0:
+            app.pc_r = -1
+            app._idle(now)
+            return app._take()
+        return App.tick(app, now)
+
+    def card_event(present, now):
+        if app.state == "pcpin" and not present:
+            app.card = present
+            app.pc_r = -2
+            app._wipe()
+            app._go("message", errors.CardAbsent.msg, now, app.message_ms)
+            return app._take()
+        return App.card_event(app, present, now)
+
+    app._idle, app.key, app.tick, app.card_event = _idle, key, tick, card_event
+
+
+def _pin_key(app, k, now):
     app.deadline = now + app.pc_ms
     if k in DIGITS:
         if app.npin < app.pc_hi:

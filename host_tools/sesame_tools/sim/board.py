@@ -77,7 +77,7 @@ class SimBoard:
     def __init__(self, card: str | None = None, auto_off_s: float = 35, test_build: bool = True,
                  heap: str | None = None, state_file: Path | None = None, inserted: bool = True,
                  firmware: str = "source", flash_dir: Path | str | None = None,
-                 flash_size: int = 0, pcsc: str = "pty"):
+                 flash_size: int = 0, pcsc: str | None = "pty"):
         if firmware not in ("source", "blank"):
             raise ValueError("firmware must be 'source' or 'blank'")
         self.profile = profiles.load(card)
@@ -103,7 +103,8 @@ class SimBoard:
         self._dead = False
         self._crashes: list[float] = []
         self._pcsc = PcscChannel()
-        self._pcsc_stdio = pcsc == "stdio"  # like an ESP32: PC/SC mode on this serial
+        self._pcsc_kind = pcsc  # "pty" (2nd port), "stdio" (a mode on this one), None: no PC/SC
+        self._pcsc_stdio = pcsc == "stdio"
 
     # -- power -------------------------------------------------------------------
 
@@ -132,7 +133,9 @@ class SimBoard:
                 config = {}
             config.setdefault("inserted", self.settings["inserted"])
         config["card"] = addr
-        config["pcsc"] = "stdio" if self._pcsc_stdio else self._pcsc.start()
+        config.pop("pcsc", None)
+        if kind := self._pcsc_kind:
+            config["pcsc"] = "stdio" if kind == "stdio" else self._pcsc.start()
         cfg.write_text(json.dumps(config))
         self._err = open(self.log, "ab")
         return self.plug()

@@ -1,5 +1,6 @@
 """The simulated board's PC/SC channel: a pty for pcscd (like a Pico's /dev/ttyACM1) and
-a loopback socket the board process connects to (boards/sim/board.py SimChannel). Bytes
+a loopback socket the board process connects to (boards/sim/board.py: the socket is the
+board's `pcsc`). Bytes
 pass through unchanged both ways: no Ctrl-C, no CR/LF cooking. A new connection (the
 board rebooted) replaces the old one; what the board writes while nobody reads the pty
 waits there (up to 1 MB), as on a USB CDC."""
