@@ -36,19 +36,25 @@ class Bench:
                        self.OWN: SimBoard(str(state / "own.json"))}
         from sesame_tools.boardio.testlink import LinkClient
 
-        for b in self.boards.values():
-            b.pcsc_tap = []
-            link = LinkClient(b.start())
-            link.sync()  # booted: pcscd gives a serial reader 2 s to answer, once
-            link.close()
-        self.pcscd = Pcscd({n: b.pcsc_port for n, b in self.boards.items()})
-        self.names = self.pcscd.wait_readers(list(self.boards))
+        self.pcscd = None
+        try:
+            for b in self.boards.values():
+                b.pcsc_tap = []
+                link = LinkClient(b.start())
+                link.sync()  # booted: pcscd gives a serial reader 2 s to answer, once
+                link.close()
+            self.pcscd = Pcscd({n: b.pcsc_port for n, b in self.boards.items()})
+            self.names = self.pcscd.wait_readers(list(self.boards))
+        except BaseException:
+            self.stop()  # nothing left running when the set-up fails
+            raise
 
     def name(self, short: str) -> str:
         return next(n for n in self.names if n.startswith(short))
 
     def stop(self) -> None:
-        self.pcscd.stop()
+        if self.pcscd is not None:
+            self.pcscd.stop()
         for b in self.boards.values():
             b.stop()
 

@@ -95,7 +95,9 @@ class Pcscd:
         end = time.monotonic() + 15
         while not os.path.exists(target):
             if self.proc.poll() is not None or time.monotonic() > end:
-                raise RuntimeError("private pcscd did not start:\n" + self.text())
+                log = self.text()
+                self.stop()
+                raise RuntimeError("private pcscd did not start:\n" + log)
             time.sleep(0.05)
         if SOCKET.is_symlink() or SOCKET.exists():
             SOCKET.unlink()
