@@ -5,7 +5,7 @@ field by field (protocols, Fi, Di, N, historical bytes, TCK), each difference ex
 
 The whole-list test needs pcsc-tools' /usr/share/pcsc/smartcard_list.txt (Debian
 pcsc-tools) and pyscard, which `make venv` installs when run as root. Where they are
-missing it is skipped, except as root or with SESAME_CI set (CI runs as root), where a
+missing it is skipped, except in CI or as root (tests/parts.py), where a
 missing list or pyscard is a failure: the set-up did not do its job."""
 
 from __future__ import annotations
@@ -17,20 +17,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import parts
 from sesame_tools.cli import atrlist
 from sesame_tools.cli.atr import Analysis, atr as atr_cmd
 
 SYSTEM_LIST = Path("/usr/share/pcsc/smartcard_list.txt")
-REQUIRED = os.geteuid() == 0 or bool(os.environ.get("SESAME_CI"))
-
-
 def need(ok: bool, what: str) -> None:
-    if not ok:
-        msg = f"{what} missing (make venv installs it as root: apt-get install pcsc-tools swig " \
-              "libpcsclite-dev, then pip install pyscard)"
-        if REQUIRED:
-            pytest.fail(msg + "; required as root or with SESAME_CI set")
-        pytest.skip(msg)
+    parts.need([] if ok else [what], "the whole-list ATR test")
 
 
 def run(*args: str, list_path: Path | None = None) -> str:

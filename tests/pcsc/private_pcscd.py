@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import pytest
+from parts import need
 
 
 LIBCCIDTWIN = "/usr/lib/pcsc/drivers/serial/libccidtwin.so"
@@ -63,12 +63,7 @@ def missing() -> list[str]:
 
 
 def require() -> None:
-    m = missing()
-    if m:
-        why = "PC/SC end-to-end tests need: " + ", ".join(m) + " (make venv installs them as root)"
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
+    need(missing(), "the PC/SC end-to-end tests")
 
 
 class Pcscd:
