@@ -9,7 +9,7 @@ import gc
 # The idle loop allocates nothing, so this costs no collection while the reader waits.
 gc.threshold(2048)
 import board
-from sesame.reader import Reader
+from sesame.reader.loop import Reader
 
 reader = Reader(board.make())
 gc.collect()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sesame_tools.simboard import ROOT, micropython_exe
+from sesame_tools.sim.board import ROOT, micropython_exe
 
 MODULES = sorted(p.stem for p in (Path(__file__).parent / "unit").glob("test_*.py"))
 

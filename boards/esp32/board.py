@@ -11,6 +11,7 @@ from drivers.realboard import RealBoard, load_settings, tda8024
 
 class Board(RealBoard):
     name = "esp32"
+    pcsc_on_stdio = True  # one USB serial: PC/SC mode on it, `!pcsc on` (sesame.reader.pchost)
 
     def __init__(self, settings):
         tda = tda8024(settings)

@@ -2,14 +2,21 @@
 # GPIO numbers live. Read by board.py on the ESP32 and by the host's wiring generator.
 # Physical pin = DevKitC header and position from the top, USB at the bottom
 # (J2 = the side with 3V3, J3 = the side with GND/IO23).
+# WROOM modules only: on ESP32-WROVER modules (DevKitC-VE, boards with PSRAM) GPIO16 and
+# GPIO17 are the PSRAM's chip select and clock (Espressif's WROVER data sheet and
+# ESP-WROVER-KIT guide) and are not on the header: such a board needs the card I/O on
+# another free pair (not GPIO6-11, the flash; not the strapping pins 0, 2, 12, 15).
+# Card supply and TDA8024: as on the Pico (boards/pico/pins.py): soft start and discharge
+# MOSFETs on the direct wiring; TDA8024 VDD from 3V3, VDDP from 5 V, straps for CLK = XTAL1.
 BOARD = "ESP32 DevKitC (ESP32-WROOM-32)"
 # (signal, GPIO, physical pin, direct 3.3 V wiring, TDA8024 wiring)
 WIRING = (
-    ("card I/O RX", 16, "J3-12", "C7 I/O + 10k pull-up to card VCC", "I/OUC"),
+    ("card I/O RX", 16, "J3-12", "C7 I/O + 10k pull-up to card VCC (not 3V3)", "I/OUC"),
     ("card I/O TX", 17, "J3-11", "C7 I/O through a BAT54 Schottky (cathode at GPIO17)", "same, to I/OUC"),
     ("card CLK", 25, "J2-9", "C3 CLK (100R series)", "XTAL1 (XTAL2 open)"),
     ("card RST", 26, "J2-10", "C2 RST", "RSTIN"),
-    ("card VCC on", 27, "J2-11", "P-MOSFET gate (low = on) -> C1 VCC", "CMDVCC (low = on)"),
+    ("card VCC on", 27, "J2-11", "1k to AO3401 gate (4k7 + 1uF to 3V3) and 2N7002 gate; low = on",
+     "CMDVCC (low = on)"),
     ("card detect", 4, "J3-13", "socket switch to GND", "OFF (low = no card or fault)"),
     ("key row 1", 13, "J2-15", "keypad row 1 (1 2 3 A)", "same"),
     ("key row 2", 14, "J2-12", "keypad row 2 (4 5 6 B)", "same"),
@@ -26,9 +33,11 @@ WIRING = (
     ("OLED SCL", 22, "J3-3", "SSD1306 SCL (I2C0)", "same"),
 )
 POWER = (
-    ("3V3", "J2-1", "card VCC switch source, pull-ups, OLED VCC"),
-    ("5V", "J2-19", "MAX7219 module VCC; TDA8024 VDDP/VDD (5 V class A cards)"),
-    ("GND", "J2-14", "card C5 GND, displays, TDA8024 GND"),
+    ("3V3", "J2-1", "AO3401 source (drain -> C1 VCC, 10uF + 100nF), pull-ups, OLED VCC; "
+     "TDA8024 VDD, CLKDIV1, 5V/3V"),
+    ("5V", "J2-19", "MAX7219 module VCC; TDA8024 VDDP (5 V class A cards)"),
+    ("GND", "J2-14", "card C5 GND, 2N7002 source (drain: 100R to C1), displays; TDA8024 GND, "
+     "PGND, CLKDIV2"),
 )
 
 UART_ID = 2

@@ -10,14 +10,15 @@
 #                     "R": the line repeats that character and the ones after it (T=0)
 # The inverse convention travels as it would on the wire read in direct convention (TS
 # reads 03); set_convention() answers False so the session decodes it. Rates: any F/D.
-# The keypad and display are the test link on stdin/stdout (a pseudo-terminal).
+# The keypad and display are the test link on stdin/stdout (a pseudo-terminal); the PC/SC
+# channel is in simpcsc.py.
 import json
 import select
 import socket
 import sys
 from micropython import const
 from sesame.errors import CardAbsent, CardTimeout, ProtocolError
-from sesame.session import Counters
+from sesame.iso7816.session import Counters
 
 _POLLIN = const(1)
 _IPPROTO_TCP = const(6)
@@ -126,9 +127,15 @@ class SimLine:
 
     def write(self, data):
         # Frames characters into the preallocated buffer, 32 at a time; wiped after use
-        # (a VERIFY command carries the PIN).
+        # (a VERIFY command carries the PIN). What the card sent meanwhile (a stray byte
+        # after its ATR) is dropped first, as the real boards do.
         if self.sock is None:
             raise CardAbsent("no card")
+        while self._ready(0):
+            self._frame(_SLACK_MS)
+            if self._f[0] not in (68, 69):  # only characters ("D", "E") are stray
+                raise ProtocolError("card signalled out of turn")
+            self.counters.rx += 1
         out = self._out
         n = 0
         try:
@@ -239,6 +246,10 @@ class Board:
         self.keys = self
         if settings.get("inserted", True):
             self.line.insert()
+        if settings.get("pcsc"):
+            import simpcsc  # the PC/SC channel (boards/sim/simpcsc.py)
+
+            simpcsc.attach(self, settings["pcsc"])
 
     def show(self, text):
         pass

@@ -2,41 +2,60 @@
 # source both the Pico loads and the host tests run in an emulator (tests/host/test_pio.py
 # evaluates this same function with an rp2 stand-in that assembles it).
 #
-# One state machine, 8 cycles per etu, I/O open drain: the pin's output value stays 0 and
+# One state machine, 16 cycles per etu, I/O open drain: the pin's output value stays 0 and
 # only its direction changes (out = drive low, in = released, pulled up). in/set/out base
 # and jmp pin are all the I/O pin. The program fills the whole instruction memory, so it
-# sits at address 0 and the addresses below are absolute.
+# sits at address 0 and the addresses below are absolute. Times below are cycles after
+# c0, the cycle `wait` first sees the start bit low (0 to 1 cycle after its edge); a pin
+# change shows on the pad the cycle after the instruction that makes it.
 #
-# Receive (default; CPU jumps to RX): wait for a start bit, sample 9 bits at 3/8 of each
-# bit, tracking the parity in the program counter (E = even number of high levels so far,
-# O = odd). Y selects the mode: bits 0-4 = E_LOOP (direct convention, a good character has
-# an even number of high levels) or O_LOOP (inverse: odd), bit 5 = drive the error signal
-# on a bad character (off while the ATR is read, as its convention is not known yet). Each
-# character is pushed (9 levels in bits 31..23), good or bad: the CPU checks the parity
-# again and drops a bad one, which the card repeats.
+# Receive (default; the CPU jumps to RX):
+#   c0 + 8   the start bit is checked again at half a bit: a glitch shorter than that is
+#            no character (back to waiting);
+#   c0 + 22  first data bit sampled, then every 16 cycles (3/8 into each bit): one `jmp
+#            pin` per bit decides both the level stored (`in y, 1` stores a 1: Y's bit 0 is
+#            always 1, `in null, 1` a 0) and the parity, tracked in the program counter
+#            (E = an even number of high levels so far, O = odd), so the verdict and the
+#            levels the CPU gets never disagree;
+#   c0 + 166 the parity is known. A good character is pushed at once (re-armed by 10.5
+#            etu: T=1 characters may follow 11 etu apart). A bad one goes where Y's bits
+#            5-9 say: SIG (the error signal, shown from c0 + 168 = 10.5 etu for 1.5 etu,
+#            then pushed: the card repeats it 13 etu or more after its start) or GOOD
+#            (no signal: while the ATR is read, as its convention is not known yet, and in
+#            T=1), which costs no time either.
+#   Y = entry | bad target << 5 (rx_mode()): entry E_LOOP (direct convention: a good
+#   character has an even number of high levels) or O_LOOP (inverse: odd); both entries
+#   are odd addresses, which is the 1 that `in y, 1` stores. Every character is pushed
+#   (9 levels in bits 31..23), good or bad: the CPU decodes it and drops a bad one, which
+#   the card repeats when it was signalled.
 #
-# Transmit (CPU executes "jmp TX"): each word put in the TX FIFO is
-#   bits 0-8 = 1 where the line is driven low (start bit not included), bits 9-16 = extra
-#   guard time N in etu, bits 17-21 = where to go next (TX for more characters, RX after
-#   the last one).
-# The character goes out, the line is released for the guard time and sampled at 11 etu:
-# the pushed word's bit 31 is 1 when the card accepted it, 0 when it signalled an error,
-# then the CPU puts the same character again. The next start bit is 13 + N etu after
-# this one (ISO asks for at least 12 + N).
+# Transmit (the CPU executes "jmp TX"): each word put in the TX FIFO is
+#   bits 0-7 = guard: (guard + 1) etu of idle line before the start bit (the CPU gives 0
+#   for a write's first character, the extra guard time N for the next ones, N + 1 for a
+#   repetition: 2 etu after the error signal, 7.3), bits 8-18 = 1 where the line is
+#   driven low: the start bit, the 9 levels, then 0 (released at 10 etu), bits 19-23 =
+#   where to go next (TX for more characters, RX after the last one).
+# The line is sampled at 11 etu: the pushed word's bit 31 is 1 when the card accepted the
+# character, 0 when it signalled an error (the CPU puts it again). After the last
+# character the program listens at once (once any error signal has ended): N applies only
+# to what the reader sends, and the card may answer 16 etu after our last start bit.
+# Successive start bits are at least 12.4 + N etu apart (ISO: 12 + N).
 # mypy: disable-error-code="name-defined, call-overload"
 # (the asm_pio instruction names exist only while the decorator runs the function)
 from micropython import const
 import rp2
 
-CYCLES_PER_ETU = const(8)
-E_LOOP = const(4)  # receive entry, direct convention
-O_LOOP = const(11)  # receive entry, inverse convention
-SIGNAL = const(32)  # Y bit: drive the error signal on a bad character
+CYCLES_PER_ETU = const(16)
 RX = const(0)
-TX = const(20)
+O_LOOP = const(5)  # receive entry, inverse convention
+E_LOOP = const(9)  # receive entry, direct convention
+GOOD = const(18)
+SIG = const(19)
+TX = const(22)
 # Instructions the CPU executes on the state machine (sm.exec), pre-encoded; a "jmp"
 # to an address is the address itself.
 SET_PINS_0 = const(0xE000)  # set pins, 0
+SET_PINDIRS_0 = const(0xE080)  # set pindirs, 0
 PULL_NOBLOCK = const(0x8080)  # pull noblock
 MOV_Y_OSR = const(0xA047)  # mov y, osr
 MOV_ISR_NULL = const(0xA0C3)  # mov isr, null
@@ -48,51 +67,56 @@ def card_io():
     # ---- receive ----
     wrap_target()
     label("rx")                       # 0
-    wait(0, pin, 0)                   # start bit edge, t0
-    mov(osr, y)                       # mode word
-    set(x, 8)                         # 9 bits
-    out(pc, 5)[7]                     # to E_LOOP / O_LOOP; first sample at t0 + 11
-    label("e_loop")                   # 4: even number of high levels so far
-    jmp(pin, "e_one")
-    in_(pins, 1)
-    jmp(x_dec, "e_loop")[5]
-    jmp("good")
-    label("e_one")                    # 8
-    in_(pins, 1)
-    jmp(x_dec, "o_loop")[5]
-    jmp("bad")
-    label("o_loop")                   # 11: odd number of high levels so far
+    wait(0, pin, 0)                   # start bit edge: c0
+    mov(osr, y)[6]                    # mode word
+    jmp(pin, "rx")                    # c0 + 8: high again, a glitch
+    set(x, 8)                         # 9 levels
+    out(pc, 5)[11]                    # to O_LOOP / E_LOOP; first sample at c0 + 22
+    label("o_loop")                   # 5: odd number of high levels so far
     jmp(pin, "o_one")
-    in_(pins, 1)
-    jmp(x_dec, "o_loop")[5]
-    label("bad")                      # 14: error signal at 10.5 etu for 1.5 etu if enabled
-    out(pindirs, 1)[11]
-    set(pindirs, 0)
+    in_(null, 1)
+    jmp(x_dec, "o_loop")[13]
+    out(pc, 5)                        # odd: bad -> SIG or GOOD
+    label("e_loop")                   # 9: even number of high levels so far
+    jmp(pin, "e_one")
+    in_(null, 1)
+    jmp(x_dec, "e_loop")[13]
     jmp("good")
-    label("o_one")                    # 17
-    in_(pins, 1)
-    jmp(x_dec, "e_loop")[5]
-    label("good")                     # 19
+    label("e_one")                    # 13
+    in_(y, 1)
+    jmp(x_dec, "o_loop")[13]
+    out(pc, 5)                        # odd: bad -> SIG or GOOD
+    label("o_one")                    # 16
+    in_(y, 1)
+    jmp(x_dec, "e_loop")[13]
+    label("good")                     # 18
     push(block)
     wrap()
+    label("sig")                      # 19: error signal, 1.5 etu
+    set(pindirs, 1)[23]
+    set(pindirs, 0)
+    jmp("good")
     # ---- transmit ----
-    label("tx")                       # 20
+    label("tx")                       # 22
     pull(block)
-    set(pindirs, 1)[6]                # start bit
-    set(x, 8)
-    label("tx_bit")                   # 23
-    out(pindirs, 1)[6]
+    out(x, 8)                         # guard
+    label("guard")
+    jmp(x_dec, "guard")[15]
+    set(x, 10)                        # 11 levels: start, 9, release
+    label("tx_bit")                   # 26
+    out(pindirs, 1)[14]
     jmp(x_dec, "tx_bit")
-    set(pindirs, 0)[7]                # release at 10 etu
     in_(pins, 1)                      # 11 etu: high = accepted, low = error signal
-    push(block)[2]
+    push(block)
     wait(1, pin, 0)                   # end of an error signal
-    out(x, 8)                         # extra guard time
-    label("guard")                    # 30
-    jmp(x_dec, "guard")[7]
     out(pc, 5)                        # 31: TX or RX
+
+
+def rx_mode(inverse, signal):
+    # Receive mode word (Y) for a convention, with or without the error signal.
+    return (O_LOOP if inverse else E_LOOP) | ((SIG if signal else GOOD) << 5)
 
 
 def tx_word(lv, guard, nxt):
     # TX FIFO word for a character's 9 line levels (see the layout above).
-    return ((~lv) & 0x1FF) | ((guard & 0xFF) << 9) | (nxt << 17)
+    return (guard & 0xFF) | (1 << 8) | (((~lv) & 0x1FF) << 9) | (nxt << 19)

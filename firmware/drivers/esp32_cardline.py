@@ -1,4 +1,4 @@
-# ESP32 card line: the card-line contract of sesame.session with a UART at 8E2 (start,
+# ESP32 card line: the card-line contract of sesame.iso7816.session with a UART at 8E2 (start,
 # 8 data, even parity, 2 stop bits = the 2 etu guard time; 8O2 for an inverse card) on a
 # TX/RX pin pair tied to the card's I/O, and an LEDC PWM as the card clock.
 #
@@ -14,15 +14,22 @@
 # - received parity is not checked (ESP-IDF keeps a character with a parity error and only
 #   posts an event, which MicroPython does not report);
 # - inverse-convention cards (TS = 3F, read here as 03) work through the session's byte
-#   table (sesame.inverse: bit order and levels), with the UART at odd parity for what we
+#   table (sesame.iso7816.inverse: bit order and levels), with the UART at odd parity for what we
 #   send (see set_convention);
 # - the etu is the UART's baud rate, f*D/F rounded to a whole baud (within 0.01 %); PPS
 #   goes to any ISO rate up to _MAX_BAUD.
 # T=0 and T=1 differ here only in the turnaround (16 etu, or T=1's 22 etu block guard
 # time): there is no error signal either way.
+# Before we send, the line must be quiet: a character buffered is dropped (a stray TCK
+# after a T=0-only ATR is never taken for an echo), and RX is watched for a start bit; as
+# the pin is only polled, a character may be under way unseen, so 12 etu of quiet follow
+# the last low level seen (idle_etu). The extra guard time N is counted from the start of
+# each character we send (ISO 7816-3 7.2: 12 + N etu between leading edges).
+# GPIO16/17 (the UART pins of boards/esp32/pins.py) carry the PSRAM on ESP32-WROVER
+# modules: that board needs another pair (see boards/esp32/README.md).
 import time
 from micropython import const
-from machine import UART
+from machine import UART, Pin
 from drivers.cardline import CLK_HZ, CardLine
 from sesame.errors import ProtocolError
 
@@ -32,8 +39,10 @@ _MAX_BAUD = const(700_000)  # TA1 up to 1x (F 372, D 64): 688 kbaud
 class UartCardLine(CardLine):
     # Fields (besides drivers/cardline.py's): uart_id, rx_n (the UART's RX pin; its TX is
     # io_n, port the UART at the current rate), echo/out (one-character buffers).
-    turn_t0 = 6  # 16 etu from the card's last start bit to ours (ISO 7816-3 7.2)
-    turn_t1 = 11  # T=1: 22 etu (block guard time, ISO 7816-3 11.2)
+    turn_t0 = 6  # after a character is read (10.5 etu after its start and the interrupt):
+    # 16 etu from the card's last start bit to ours (ISO 7816-3 7.2)
+    turn_t1 = 12  # T=1: 22 etu (block guard time, ISO 7816-3 11.2)
+    idle_etu = 12  # after a low level seen on RX: a whole character may still be arriving
 
     def __init__(self, uart_id, tx, rx, clk, rst, vcc, detect, detect_level=0, vcc_on=0,
                  tda8024=False):
@@ -42,6 +51,7 @@ class UartCardLine(CardLine):
         super().__init__(tx, clk, rst, vcc, detect, detect_level, vcc_on, tda8024)
         self.echo = bytearray(1)
         self.out = bytearray(1)
+        self.rx = Pin(rx, Pin.IN)
         self.parity = 0  # what we send needs: 0 even (direct), 1 odd (inverse convention)
         self.uart_parity = 0  # what the open UART does
 
@@ -72,10 +82,21 @@ class UartCardLine(CardLine):
         if self.port is not None:
             self.port.deinit()
             self.port = None
+        self.rx = Pin(self.rx_n, Pin.IN)  # no pull-up: it would feed an unpowered card
 
-    def _hold_rst(self):
+    def _flush_rx(self):
         self._flush()
-        super()._hold_rst()
+
+    def _arriving(self):
+        if self._port().any():
+            self._flush()
+            self._received()
+            return True
+        return not self.rx.value()
+
+    def _io_in(self):
+        Pin(self.io_n, Pin.OUT, value=1)  # TX high: its diode no longer pulls I/O low
+        return self.rx
 
     def set_convention(self, inverse):
         # The session asks when TS came as 03 (an inverse card). The UART sends LSB first
@@ -117,8 +138,14 @@ class UartCardLine(CardLine):
         self._turnaround()
         out = self.out
         c = self.counters
+        gap = (12 + self.guard) * self.etu_us
+        t0 = time.ticks_us()
         for i in range(len(data)):
+            if i and self.guard:  # N etu more between our start bits (the UART gives 12)
+                while time.ticks_diff(time.ticks_us(), t0) < gap:
+                    pass
             out[0] = data[i]
+            t0 = time.ticks_us()
             u.write(out)
             # the echo (12 etu on the line, then the UART's interrupt and ring buffer: up to
             # 2 ms more, which only a missing echo ever waits); another value: collision
@@ -127,8 +154,6 @@ class UartCardLine(CardLine):
                 raise ProtocolError("I/O line echo mismatch")
             c.tx += 1
             c.etu += 12 + self.guard
-            if self.guard:
-                time.sleep_us(self.guard * self.etu_us)
         out[0] = 0  # a VERIFY carries the PIN
 
     def read_byte(self, timeout_etu):

@@ -3,7 +3,7 @@
 # pin object as CS (SPI mode 0, up to 10 MHz). Digit register 1 is the rightmost digit on
 # the common 8-digit modules, so the text's leftmost character goes to register 8.
 from micropython import const
-from sesame import segments
+from sesame.panel import segments
 
 _NOOP = const(0x00)
 _DIGIT0 = const(0x01)

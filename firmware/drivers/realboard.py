@@ -8,7 +8,7 @@ import json
 import time
 import machine
 from machine import Pin
-from sesame import keypad, power
+from sesame.panel import keypad, power
 
 _SLEEP_SLICE_MS = 200
 
@@ -26,16 +26,24 @@ def tda8024(settings):
     return settings.get("wiring", "direct") == "tda8024"
 
 
-def make_display(kind, pins):
+def make_bus(kind, pins):
+    # The display's bus. Its divider comes from the peripheral clock when it is made, so
+    # a board whose clocks change (RP2040 after lightsleep) makes it again: MicroPython's
+    # SPI(id, ...) and I2C(id, ...) reconfigure the one object of that id.
     if kind == "ssd1306":
-        import ssd1306  # micropython-lib, see the board's deps.json
+        return machine.I2C(pins.I2C_ID, sda=Pin(pins.I2C_SDA), scl=Pin(pins.I2C_SCL), freq=400_000)
+    return machine.SPI(pins.SPI_ID, baudrate=5_000_000, polarity=0, phase=0,  # MAX7219: 10 MHz max
+                       sck=Pin(pins.SPI_SCK), mosi=Pin(pins.SPI_MOSI))
+
+
+def make_display(kind, pins):
+    bus = make_bus(kind, pins)
+    if kind == "ssd1306":
+        import ssd1306  # micropython-lib: the "deps" of the board's package.json
         from drivers.ssd1306_screen import OledDisplay
-        i2c = machine.I2C(pins.I2C_ID, sda=Pin(pins.I2C_SDA), scl=Pin(pins.I2C_SCL), freq=400_000)
-        return OledDisplay(ssd1306.SSD1306_I2C(128, 64, i2c))
+        return OledDisplay(ssd1306.SSD1306_I2C(128, 64, bus))
     from drivers.max7219 import Max7219
-    spi = machine.SPI(pins.SPI_ID, baudrate=5_000_000, polarity=0, phase=0,
-                      sck=Pin(pins.SPI_SCK), mosi=Pin(pins.SPI_MOSI))
-    return Max7219(spi, Pin(pins.MAX7219_CS, Pin.OUT, value=1))
+    return Max7219(bus, Pin(pins.MAX7219_CS, Pin.OUT, value=1))
 
 
 class RealBoard:
@@ -45,6 +53,7 @@ class RealBoard:
 
     def __init__(self, settings, pins, line):
         self.settings = settings
+        self.pins = pins
         self.line = line
         self.display = make_display(settings.get("display", "max7219"), pins)
         rows = [Pin(p, Pin.OPEN_DRAIN, value=1) for p in pins.KEY_ROWS]
@@ -56,6 +65,10 @@ class RealBoard:
 
     def key_col(self, gpio):
         raise NotImplementedError
+
+    def woke(self):
+        # After a light sleep: a board whose clocks change sets them again (boards/pico).
+        pass
 
     def feed_watchdog(self):
         # Called by the reader loop each pass; starts the watchdog on first use if enabled.
@@ -70,6 +83,7 @@ class RealBoard:
         # After the app's "off" (display off, card deactivated): light sleep in slices
         # until a key is held or the card is inserted/removed (neither port wakes light
         # sleep from a keypad matrix, see the boards' READMEs). Test builds stay awake.
-        if power.may_sleep(self.settings):
-            power.wait_for_wake(self.policy, self.feed_watchdog, self.keys.any_down,
-                                self.line.present, machine.lightsleep)
+        if power.may_sleep(self.settings) and power.wait_for_wake(
+                self.policy, self.feed_watchdog, self.keys.any_down, self.line.present,
+                machine.lightsleep):
+            self.woke()

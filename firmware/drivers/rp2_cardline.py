@@ -1,29 +1,36 @@
-# RP2040 card line: the card-line contract of sesame.session on a Pico, with the PIO
+# RP2040 card line: the card-line contract of sesame.iso7816.session on a Pico, with the PIO
 # program of drivers/card_pio.py driving the I/O contact and a PWM slice the card clock.
 #
 # Clocks: the system clock runs at 120 MHz; CLK = sysclk / 30 = 4 MHz (PWM, top 29); the
-# state machine's divider makes one etu = F/D card clocks = exactly 8 PIO cycles (its
+# state machine's divider makes one etu = F/D card clocks = exactly 16 PIO cycles (its
 # 16.8 fixed-point divider is written directly), so the etu and the card clock share one
-# source and never drift apart.
+# source and never drift apart. MicroPython's lightsleep brings the build's default clock
+# back on wake (ports/rp2/modmachine.c); the board sets 120 MHz again after each sleep and
+# an activation at any other frequency is refused.
 #
 # Two wirings (see boards/pico/README.md): "direct" (3.3 V class B cards; VCC through a
 # P-MOSFET switch, active low) and "tda8024" (CMDVCC active low, the chip sequences VCC,
-# I/O and CLK itself; its OFF output is the card-detect, low = no card or fault).
+# I/O and CLK itself; its OFF output is the card-detect, low = no card or fault). The I/O
+# pin never has its internal pull-up: it would feed an unpowered card (the pull-up is the
+# wiring's, to the card's VCC, or the TDA8024's own).
 import time
 from micropython import const
-from machine import Pin, mem32
+from machine import Pin, freq, mem32
 import rp2
 from drivers import card_pio
 from drivers.cardline import CardLine
-from sesame import cardchar
+from sesame.iso7816 import cardchar
 from sesame.errors import ProtocolError
 
 SYS_HZ = const(120_000_000)  # the sysclk this line needs (boards/pico/board.py sets it)
 _SYS_PER_CLK = const(30)  # card clock 4 MHz (CLK_HZ)
 _PIO0_BASE = const(0x50200000)
-_SM0_CLKDIV = const(0x0C8)
-_SM_STRIDE = const(0x18)
-_REPEATS = const(4)  # character repetitions before giving up (EMV: 3 to 5 tries)
+_SM0_CLKDIV = const(0x0C8)  # RP2040 datasheet 3.7: SM0_CLKDIV, SM0_ADDR (the program counter)
+_SM0_ADDR = const(0x0D4)
+# Character repetitions before giving up: ISO/IEC 7816-3 7.3 leaves the number open; EMV
+# 4.3 Book 1 9.2.2 (T=0 error detection and correction) repeats a character at most 3 times
+# (4 transmissions), then the terminal deactivates.
+_REPEATS = const(3)
 _MIN_ETU_CLOCKS = const(31)  # fastest rate PPS goes to: F/D >= 31 clocks (7.75 us per etu,
 # 93 us per character: time for the CPU to empty the 4-word RX FIFO in a block of 254)
 
@@ -38,7 +45,7 @@ class PioCardLine(CardLine):
     turn_t1 = 12  # T=1: block guard time, 22 etu between those starts (11.2)
 
     def __init__(self, io, clk, rst, vcc, detect, detect_level=0, vcc_on=0, tda8024=False):
-        self.io = Pin(io, Pin.IN, Pin.PULL_UP)
+        self.io = Pin(io, Pin.IN) if tda8024 else Pin(io, Pin.OUT, value=0)
         super().__init__(io, clk, rst, vcc, detect, detect_level, vcc_on, tda8024)
         self.inverse = False
         self.fresh = True
@@ -52,15 +59,15 @@ class PioCardLine(CardLine):
 
     # ---- state machine ----
     def _start_port(self):
+        if freq() != SYS_HZ:  # CLK and the etu would no longer agree
+            raise ProtocolError("system clock %d Hz, not %d" % (freq(), SYS_HZ))
         sm = rp2.StateMachine(0, card_pio.card_io, freq=2000, in_base=self.io, out_base=self.io,
                               set_base=self.io, jmp_pin=self.io)
         sm.exec(card_pio.SET_PINS_0)
         self.port = sm
         self.rx_any = sm.rx_fifo
         self._divider()
-        self._mode(card_pio.E_LOOP)  # ATR: direct parity sense, no error signal
-        sm.exec(card_pio.RX)
-        sm.active(1)
+        self._rearm()
 
     def _restart_port(self):
         self._stop_port()
@@ -73,15 +80,47 @@ class PioCardLine(CardLine):
         self.etu_us = (self.f * _SYS_PER_CLK + den - 1) // den  # rounded up (timeouts)
 
     def _loop(self):
-        # Receive mode word for the current convention and protocol (after the ATR).
-        return (card_pio.O_LOOP if self.inverse else card_pio.E_LOOP) \
-            | (card_pio.SIGNAL if self.t == 0 else 0)
+        # Receive mode word: the ATR in direct parity sense with no error signal (TS
+        # decides the convention); then the convention, with the error signal in T=0.
+        if self.fresh:
+            return card_pio.rx_mode(False, False)
+        return card_pio.rx_mode(self.inverse, self.t == 0)
 
     def _mode(self, y):
         sm = self._port()
         sm.put(y)
         sm.exec(card_pio.PULL_NOBLOCK)
         sm.exec(card_pio.MOV_Y_OSR)
+
+    def _rearm(self):
+        # Stop, drop what the state machine holds (a character half received, the RX
+        # FIFO), release the line and listen again in the current mode.
+        sm = self._port()
+        sm.active(0)
+        while sm.rx_fifo():
+            sm.get(None, 23)
+        sm.restart()
+        self._mode(self._loop())
+        sm.exec(card_pio.SET_PINDIRS_0)
+        sm.exec(card_pio.RX)
+        sm.active(1)
+
+    def _flush_rx(self):
+        self._rearm()
+
+    def _addr(self):
+        return mem32[_PIO0_BASE + _SM0_ADDR]
+
+    def _arriving(self):
+        sm = self._port()
+        if sm.rx_fifo():
+            sm.get(None, 23)
+            self._received()
+            return True
+        return self._addr() != card_pio.RX  # in a character
+
+    def _io_in(self):
+        return Pin(self.io_n, Pin.IN)
 
     def _stop_port(self):
         sm = self.port
@@ -90,7 +129,7 @@ class PioCardLine(CardLine):
             while sm.rx_fifo():
                 sm.get(None, 23)
             self.port = None
-        Pin(self.io_n, Pin.IN, Pin.PULL_UP)
+        Pin(self.io_n, Pin.IN)
 
     # ---- contract (the rest in drivers/cardline.py) ----
     def set_convention(self, inverse):
@@ -124,15 +163,10 @@ class PioCardLine(CardLine):
     def set_rate(self, f, d):
         # After a successful PPS: one etu = F/D clocks.
         self.f, self.d = f, d
-        sm = self.port
-        if sm is not None:
-            sm.active(0)
+        if self.port is not None:
+            self.port.active(0)
             self._divider()
-            sm.restart()
-            self._mode((card_pio.O_LOOP if self.inverse else card_pio.E_LOOP)
-                       if self.fresh else self._loop())
-            sm.exec(card_pio.RX)
-            sm.active(1)
+            self._rearm()
 
     def _wait_word(self, timeout_etu):
         # The pushed word's top 9 bits (drivers/card_pio.py): a received character's 9
@@ -154,22 +188,32 @@ class PioCardLine(CardLine):
         c = self.counters
         for i in range(len(data)):
             nxt = card_pio.TX if i < last else card_pio.RX
-            w = card_pio.tx_word(cardchar.levels(data[i], self.inverse), self.guard, nxt)
+            lv = cardchar.levels(data[i], self.inverse)
+            w = card_pio.tx_word(lv, self.guard if i else 0, nxt)
             tries = 0
             while True:
                 sm.put(w)
                 c.tx += 1
-                c.etu += 13 + self.guard
+                c.etu += 12 + self.guard
                 if self._wait_word(40 + self.guard) & 0x100 or self.t:
                     break  # accepted (T=1 has no error signal: a low level is noise)
                 tries += 1
                 c.repeats += 1
                 if tries > _REPEATS:
-                    sm.exec(card_pio.RX)
+                    self._rearm()
                     raise ProtocolError("card rejects a character")
-                if nxt == card_pio.RX:  # the SM went on to receive: back to transmit
-                    time.sleep_us((self.guard + 4) * self.etu_us)
+                # again 2 etu after the error signal (ISO 7816-3 7.3): one more idle etu
+                w = card_pio.tx_word(lv, self.guard + 1, nxt)
+                if nxt == card_pio.RX:  # the SM listens once the signal is over: back
+                    self._wait_rx()
                     sm.exec(card_pio.TX)
+
+    def _wait_rx(self):
+        # Until the state machine is back at RX (the card's error signal is over).
+        t0 = time.ticks_us()
+        while self._addr() != card_pio.RX:
+            if time.ticks_diff(time.ticks_us(), t0) > 8 * self.etu_us:
+                raise ProtocolError("I/O line held low")
 
     def read_byte(self, timeout_etu):
         self._ready()

@@ -1,8 +1,8 @@
 # The SSD1306 OLED as a Sésame display: micropython-lib's `ssd1306` driver (installed
-# with `mpremote mip install ssd1306`, listed in the board's deps.json) owns the
-# framebuffer and the bus; sesame.oled lays the screen out into it.
+# with `mpremote mip install ssd1306`, in the "deps" of the board's package.json) owns the
+# framebuffer and the bus; sesame.panel.oled lays the screen out into it.
 import framebuf
-from sesame import oled
+from sesame.panel import oled
 
 
 class OledDisplay:

@@ -1,7 +1,8 @@
-"""Fixtures for the emulated Pico (host_tools/sesame_tools/emu): its parts must be there
-(a missing .uf2, bootrom or npm module fails these tests, it does not skip them), a blank
-board, and one board flashed once per session with `sesame flash --test-build` whose flash
-image each test boots from a copy of."""
+"""Fixtures for the emulated Pico (host_tools/sesame_tools/emu): its parts (the .uf2, the
+bootrom, Node.js and the npm modules; tests/parts.py: a missing one skips these tests on a
+developer's machine with where to get it, and fails them in CI), a blank board, and one
+board flashed once per session with `sesame flash --test-build` whose flash image each
+test boots from a copy of."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from emuhelp import LinkClient, TIMES, sesame, settle
+from parts import need
 from sesame_tools.emu import Emulator, firmware
 
 
@@ -60,13 +62,13 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(scope="session")
 def parts():
-    """The emulator's parts, or a failure saying how to get the missing one."""
+    """The emulator's parts, or a skip (a failure in CI) saying how to get the missing one."""
     try:
         uf2 = firmware.find_uf2()
         return {"uf2": uf2, "bootrom": firmware.find_bootrom(uf2), "node": firmware.find_node(),
                 "main": firmware.check_modules()}
     except firmware.MissingPart as e:
-        pytest.fail(str(e), pytrace=False)
+        need(str(e), "the emulated Pico")
 
 
 @pytest.fixture

@@ -7,10 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-try:  # the host tools' layout before / after their split into subpackages
-    from sesame_tools.client import LinkClient
-except ImportError:  # pragma: no cover
-    from sesame_tools.boardio.testlink import LinkClient  # type: ignore
+from sesame_tools.boardio.testlink import LinkClient
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE_RE = re.compile(r"^\d{4} \d{4}$")

@@ -13,10 +13,7 @@ from pathlib import Path
 import pytest
 
 from emuhelp import CODE_RE, LinkClient, happened, identify, sesame, settle
-try:
-    from sesame_tools.cmd_atr import with_tck
-except ImportError:  # pragma: no cover (host tools split into subpackages)
-    from sesame_tools.vcard.profile import with_tck  # type: ignore
+from sesame_tools.vcard.profile import with_tck
 from sesame_tools.vcard import profile as profiles
 
 pytestmark = pytest.mark.emu_matrix

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from sesame_tools.client import LinkClient, LinkTimeout
-from sesame_tools.simboard import SimBoard
+from sesame_tools.boardio.testlink import LinkClient, LinkTimeout
+from sesame_tools.sim.board import SimBoard
 
 SIM_REASON = "needs the simulated board (virtual card, card control or issuer keys)"
 MIN_TRIES = 2  # a test never leaves a real card with fewer PIN tries than this
@@ -136,7 +136,7 @@ class Reader:
     def tries_left(self) -> int:
         """The card's PIN try counter, read from an APDU trace of a right-PIN
         transaction (GET DATA 9F17 comes before VERIFY; a right PIN restores it)."""
-        from sesame_tools.cmd_trace import record
+        from sesame_tools.cli.trace import record
 
         self.idle()
         t = record(self.client, ["CODE", *self.pin, "OK"], timeout=30)

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from sesame_tools.client import LinkClient
-from sesame_tools.cmd_trace import record
+from sesame_tools.boardio.testlink import LinkClient
+from sesame_tools.cli.trace import record
 
 CODE_RE = re.compile(r"^\d{4} \d{4}$")
 

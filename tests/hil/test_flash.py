@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from sesame_tools.boardlink import BoardError
-from sesame_tools.client import LinkClient
-from sesame_tools.cmd_flash import Flasher, LostConnection, compile_files, deploy_files
-from sesame_tools.simboard import SimBoard
+from sesame_tools.boardio.repl import BoardError
+from sesame_tools.boardio.testlink import LinkClient
+from sesame_tools.boardio.flasher import Flasher, LostConnection, compile_files
+from sesame_tools.firmware import BOARDS, board_files
+from sesame_tools.sim.board import SimBoard
 
 pytestmark = pytest.mark.sim_only
 SESAME = str(Path(sys.executable).parent / "sesame")
@@ -51,7 +52,7 @@ def test_flash_blank_board_production_then_test_build_then_hil(blank):
     assert f"  [1/{n}] main.py" in r.stdout and f"  [{n}/{n}] " in r.stdout, r.stdout
     assert "production build: key injection refused" in r.stdout, r.stdout
     on_board = files_on(blank)
-    assert {"main.py", "board.mpy", "sesame/reader.mpy", "sesame/cap.mpy"} <= on_board
+    assert {"main.py", "board.mpy", "sesame/reader/loop.mpy", "sesame/emv/cap.mpy"} <= on_board
     assert not [p for p in on_board if p.startswith("sesame/") and p.endswith(".py")]
     assert json.loads((blank.flash / "config.json").read_text())["test_build"] is False
 
@@ -121,7 +122,7 @@ def test_lost_connection_in_the_middle_of_a_file(blank):
         Flasher(blank.port, "sim", echo=lambda *a, **k: None, on_chunk=pull_plug).run()
     path, = cut
     assert not (blank.flash / path).exists(), "a half-copied module is in place"
-    whole = compile_files({path: deploy_files("sim")[path]}, "x64")[path]
+    whole = compile_files({path: board_files("sim")[path]}, "x64")[path]
     partial = blank.flash / (path + ".new")
     assert partial.exists() and 0 < partial.stat().st_size < len(whole)
     said: list[str] = []
@@ -208,6 +209,46 @@ def test_mpremote_on_the_simulated_board(blank):
     assert "hello.txt" in r.stdout and "etc" not in r.stdout, r.stdout
 
 
+def test_mip_installs_the_firmware_from_the_checkout(blank):
+    """MicroPython's own way, offline: `mpremote mip install` with the board's
+    package.json puts the firmware on as .py and the board boots the reader; `sesame
+    flash` over it then puts its .mpy in place of the sources."""
+    r = subprocess.run([sys.executable, "-m", "mpremote", "connect", blank.port, "mip",
+                        "install", "--target", "/", str(BOARDS / "sim" / "package.json")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    on_board = files_on(blank)
+    assert {"main.py", "board.py", "sesame/reader/loop.py", "sesame/emv/cap.py"} <= on_board
+    assert not [p for p in on_board if p.endswith(".mpy")], on_board
+    c = LinkClient(blank.port)
+    c.ser.write(b"\x04")  # Ctrl-D at the REPL: a soft reset, main.py runs
+    assert "board=sim" in c.wait("ready", timeout=30).arg
+    c.close()
+    f = Flasher(blank.port, "sim", echo=lambda *a, **k: None)
+    f.run()
+    assert "sesame/reader/loop.py" in f.removed and "board.py" in f.removed
+    assert [p for p in files_on(blank) if p.endswith(".py")] == ["main.py"]
+
+
+def test_the_friendly_repl_survives_a_locked_heap(blank):
+    """As on a board (pyexec.c resets the heap lock before each prompt): code that leaves
+    the heap locked, an interrupted one for instance, does not end the REPL."""
+    from sesame_tools.boardio.repl import open_serial
+
+    ser = open_serial(blank.port, timeout=0.2)
+    try:
+        ser.write(b"\x02import micropython; micropython.heap_lock()\r")
+        ser.write(b"6*7\r")
+        seen = b""
+        for _ in range(50):
+            seen += ser.read(256)
+            if b"42" in seen:
+                break
+        assert b"\r\n42\r\n" in seen, seen
+    finally:
+        ser.close()
+
+
 def test_monitor_shows_readable_events(reader):
     port = reader.client.ser.port
     reader.idle()
@@ -246,14 +287,14 @@ def test_trace_refused_by_production_build(make_reader):
 
 def test_dependencies_from_a_local_folder(blank, tmp_path, monkeypatch):
     """Offline: micropython-lib packages from a folder (DIR/<pkg>/package.json), once."""
-    import sesame_tools.cmd_flash as cmd_flash
+    import sesame_tools.boardio.flasher as flasher
 
     pkg = tmp_path / "deps" / "sesame_hello"
     pkg.mkdir(parents=True)
     (pkg / "sesame_hello.py").write_text("GREETING = 'bonjour'\n")
     (pkg / "package.json").write_text(json.dumps(
         {"urls": [["sesame_hello.py", "sesame_hello.py"]], "version": "0.1"}))
-    monkeypatch.setattr(cmd_flash, "board_deps", lambda board: ["sesame_hello"])
+    monkeypatch.setattr(flasher, "board_deps", lambda board: ["sesame_hello"])
     said: list[str] = []
     f = Flasher(blank.port, "sim", test_build=True, deps_from=str(tmp_path / "deps"),
                 echo=lambda s="", **k: said.append(s))
@@ -312,12 +353,12 @@ def test_reset_and_power_cycle_boot_the_flashed_firmware(blank):
 
 
 def test_firmware_that_does_not_start_is_reported(blank, tmp_path, monkeypatch):
-    import sesame_tools.cmd_flash as cmd_flash
+    import sesame_tools.boardio.flasher as flasher
 
     broken = tmp_path / "board.py"
     broken.write_text("raise RuntimeError('no such pin')\n")
-    real = cmd_flash.deploy_files
-    monkeypatch.setattr(cmd_flash, "deploy_files",
+    real = flasher.board_files
+    monkeypatch.setattr(flasher, "board_files",
                         lambda board: dict(real(board), **{"board.mpy": broken}))
     with pytest.raises(BoardError) as e:
         Flasher(blank.port, "sim", echo=lambda *a, **k: None, ready_timeout=10).run()
@@ -339,7 +380,7 @@ def test_sesame_sim_blank_then_flash(state_dir, tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
-    assert (flash_dir / "sesame" / "reader.mpy").exists()
+    assert (flash_dir / "sesame" / "reader" / "loop.mpy").exists()
     # the folder is the board's flash: the next run boots what was flashed there
     proc = subprocess.Popen([SESAME, "sim", "--blank", "--flash", str(flash_dir)],
                             stdout=subprocess.PIPE, text=True, start_new_session=True)
@@ -366,9 +407,9 @@ def test_settings_merge_into_the_board_config(blank):
 
 
 def test_unreachable_dependency_is_a_warning(blank, monkeypatch, tmp_path):
-    import sesame_tools.cmd_flash as cmd_flash
+    import sesame_tools.boardio.flasher as flasher
 
-    monkeypatch.setattr(cmd_flash, "board_deps", lambda board: ["no_such_pkg"])
+    monkeypatch.setattr(flasher, "board_deps", lambda board: ["no_such_pkg"])
     said: list[str] = []
     f = Flasher(blank.port, "sim", mip_index=str(tmp_path / "no-index"),
                 echo=lambda s="", **k: said.append(s))
@@ -394,7 +435,7 @@ def test_wrong_pin_stops_a_real_board_run(state_dir):
 def test_pin_guard_stops_at_last_try_or_blocked():
     import runpy
 
-    from sesame_tools.client import Event
+    from sesame_tools.boardio.testlink import Event
 
     PinGuard = runpy.run_path(str(Path(__file__).with_name("conftest.py")))["PinGuard"]
     g = PinGuard()

@@ -14,11 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 from sesame_tools.cli import main
-from sesame_tools.cmd_trace import record
+from sesame_tools.cli.trace import record
 
 pytestmark = pytest.mark.sim_only
 SESAME = str(Path(sys.executable).parent / "sesame")
-PROFILES = {"visa_dpa": "1234", "mc_cap": "4321", "no_ipb": "0000", "psn": "123456", "t1_card": "1234"}
+PROFILES = {"visa_dpa": "1234", "mc_cap": "4321", "no_ipb": "0000", "psn": "123456", "t1_card": "1234",
+            "bancontact": "2580", "be_maestro": "1379"}
 # (name, keys after the PIN and OK, verify options)
 CASES = [
     ("identify", [], ["--mode", "identify"]),
@@ -132,7 +133,7 @@ def test_last_try_warning_then_blocked(make_reader):
     assert not [x for x in t["exchanges"] if x["c"].startswith("0020")], "no VERIFY when blocked"
 
 
-@pytest.mark.parametrize("card,case", [("mc_cap", 1), ("psn", 3)])
+@pytest.mark.parametrize("card,case", [("mc_cap", 1), ("psn", 3), ("bancontact", 2)])
 def test_trace_replays_to_the_same_code(make_reader, tmp_path, card, case):
     r = make_reader(card=card)
     name, keys, opts = CASES[case]
@@ -149,12 +150,12 @@ def test_trace_replays_to_the_same_code(make_reader, tmp_path, card, case):
     assert json.loads(out.stdout)["code"] == code
 
 
-@pytest.mark.parametrize("card,case", [("t1_card", 1), ("no_ipb", 3), ("visa_dpa", 2)])
+@pytest.mark.parametrize("card,case", [("t1_card", 1), ("no_ipb", 3), ("visa_dpa", 2), ("be_maestro", 3)])
 def test_trace_cli_then_replay_cli(make_reader, tmp_path, card, case):
     """The real commands, as a user runs them: `sesame trace --port` against the
     simulated board's serial port, then `sesame replay` of the file it wrote gives the
     code the reader showed, and that code is the issuer's."""
-    from sesame_tools.client import LinkClient
+    from sesame_tools.boardio.testlink import LinkClient
 
     r = make_reader(card=card)
     name, keys, opts = CASES[case]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sesame_tools.client import LinkClient
+from sesame_tools.boardio.testlink import LinkClient
 
 CODE_RE = re.compile(r"^\d{4} \d{4}$")
 SESAME = str(Path(sys.executable).parent / "sesame")

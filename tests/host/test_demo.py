@@ -1,7 +1,7 @@
 """The interactive demo's big 7-segment rendering and key mapping (CPython, no board)."""
 
-from sesame_tools.client import Event
-from sesame_tools.demo import ROWS, WIDTH, Screen, commands, layout, render
+from sesame_tools.boardio.testlink import Event
+from sesame_tools.sim.demo import ROWS, WIDTH, Screen, commands, layout, render
 
 
 def blank_columns(rows: list[str]) -> list[bool]:

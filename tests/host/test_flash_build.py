@@ -4,16 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from sesame_tools.boardlink import BoardInfo
-from sesame_tools.cmd_flash import compile_files, deploy_files
+from sesame_tools.boardio.repl import BoardInfo
+from sesame_tools.boardio.flasher import compile_files
+from sesame_tools.firmware import board_files
 
 
 @pytest.mark.parametrize("board,arch", [("pico", "armv6m"), ("esp32", "xtensawin"),
                                         ("sim", "x64")])
 def test_firmware_compiles_for_each_board(board, arch, tmp_path):
-    files = deploy_files(board)
+    files = board_files(board)
     assert files["main.py"].name == "main.py"
-    assert "sesame/reader.mpy" in files and "sesame/trace.mpy" in files
+    assert "sesame/reader/loop.mpy" in files and "sesame/reader/trace.mpy" in files
     assert not [p for p in files if p.startswith("sesame/") and p.endswith(".py")]
     out = compile_files(files, arch, tmp_path)
     for path, data in out.items():
@@ -48,8 +49,8 @@ class _FakeBoard:
     ("micropython", (1, 24, 1), 6 | 3 << 8 | 4 << 10, "stm32", None, "say which with --board"),
 ])
 def test_flash_refuses_boards_it_cannot_serve(impl, version, mpy, platform, board, expect):
-    from sesame_tools.boardlink import BoardError
-    from sesame_tools.cmd_flash import Flasher
+    from sesame_tools.boardio.repl import BoardError
+    from sesame_tools.boardio.flasher import Flasher
 
     f = Flasher("/dev/ttyACM0", board, echo=lambda *a, **k: None)
     with pytest.raises(BoardError) as e:
@@ -58,7 +59,7 @@ def test_flash_refuses_boards_it_cannot_serve(impl, version, mpy, platform, boar
 
 
 def test_flash_recognises_a_pico():
-    from sesame_tools.cmd_flash import Flasher
+    from sesame_tools.boardio.flasher import Flasher
 
     f = Flasher("/dev/ttyACM0", None, echo=lambda *a, **k: None)
     info = f.check(_FakeBoard(BoardInfo("micropython", (1, 24, 1), 6 | 3 << 8 | 4 << 10,
@@ -94,8 +95,8 @@ def test_a_running_watchdog_is_fed_while_flashing(platform, config, fed, tmp_pat
     import sys
     import types
 
-    from sesame_tools.cmd_flash import WATCHDOG_FEEDER, Flasher
-    from sesame_tools.mpybuild import compile_mpy
+    from sesame_tools.boardio.flasher import WATCHDOG_FEEDER, Flasher
+    from sesame_tools.boardio.mpybuild import compile_mpy
 
     b = _ReplBoard(config)
     info = BoardInfo("micropython", (1, 24, 1), 6 | 4 << 10, platform, "")

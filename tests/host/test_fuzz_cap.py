@@ -12,7 +12,7 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sesame import cap, tlv
+from sesame.emv import cap, tlv
 from sesame.errors import CardError
 from sesame_tools.vcard import profile as profiles
 from sesame_tools.vcard.emv import CapApplet

@@ -13,12 +13,12 @@ from collections import Counter
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sesame import atr, edc
+from sesame.iso7816 import atr, edc
 from sesame.errors import CardError, CardTimeout
-from sesame.inverse import INVERSE
-from sesame.session import open_session
-from sesame.t0 import T0
-from sesame.t1 import T1
+from sesame.iso7816.inverse import INVERSE
+from sesame.iso7816.session import open_session
+from sesame.iso7816.t0 import T0
+from sesame.iso7816.t1 import T1
 
 EXAMPLES = int(os.environ.get("SESAME_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,

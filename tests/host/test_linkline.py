@@ -9,14 +9,14 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from sesame.inverse import INVERSE
-from sesame_tools.cmd_atr import atr as atr_cmd
-from sesame_tools.simboard import ROOT, micropython_exe
+from sesame.iso7816.inverse import INVERSE
+from sesame_tools.cli.atr import atr as atr_cmd
+from sesame_tools.sim.board import ROOT, micropython_exe
 from sesame_tools.vcard import profile as profiles
 from sesame_tools.vcard.server import VirtualCard
 
 KEYS = ["valid", "convention", "protocols", "Fi", "Di", "fmax_mhz", "N", "WI", "IFSC", "BWI",
-        "CWI", "edc", "specific_mode", "historical", "tck", "errors"]
+        "CWI", "edc", "specific_mode", "historical", "tck", "errors", "card"]
 
 
 def test_atr_json_keys_and_values():
@@ -51,7 +51,7 @@ import sys, json
 sys.path.insert(0, "firmware")
 sys.path.insert(0, "boards/sim")
 from board import SimLine
-from sesame.session import open_session
+from sesame.iso7816.session import open_session
 line = SimLine(sys.argv[1])
 line.insert()
 a, t = open_session(line)
@@ -100,7 +100,7 @@ def test_counters_count_repeats_and_retransmissions(tmp_path):
 def test_virtual_card_refuses_blocks_over_its_ifsc_and_counts_repeats():
     # what makes the tiny-IFSC and corrupt-EDC cases of tests/hil/test_linklayer.py able
     # to fail: a reader that did not chain, or did not ask again, is caught by the card
-    from sesame import edc
+    from sesame.iso7816 import edc
     from sesame_tools.vcard.faults import Faults
     from sesame_tools.vcard.t1 import T1Card
 

@@ -9,7 +9,7 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from hypothesis import given, settings, strategies as st
 
-from sesame import cap, des
+from sesame.emv import cap, des
 
 
 def ref_cbc(key: bytes, data: bytes, iv: bytes = bytes(8)) -> bytes:

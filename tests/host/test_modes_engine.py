@@ -16,19 +16,20 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from pyemv import ac as pyemv_ac, kd as pyemv_kd
 
-from sesame import cap
-from sesame.session import open_session
-from sesame.trace import Trace
-from sesame_tools import issuer, replay
+from sesame.emv import cap
+from sesame.iso7816.session import open_session
+from sesame.reader.trace import Trace
+from sesame_tools.issuer import check as issuer
+from sesame_tools.issuer import replay
 from sesame_tools.cli import main
-from sesame_tools.cmd_trace import Recorder
+from sesame_tools.cli.trace import Recorder
 from sesame_tools.vcard import profile as profiles
 from sesame_tools.vcard.emv import cryptogram
 from sesame_tools.vcard.state import CardState
 from test_protocol import MemoryLine, pin
 
 DATA = Path(__file__).parent.parent / "data"
-PROFILES = ["visa_dpa", "mc_cap", "no_ipb", "psn", "t1_card"]
+PROFILES = ["visa_dpa", "mc_cap", "no_ipb", "psn", "t1_card", "bancontact", "be_maestro"]
 CASES = {
     "identify": dict(mode="identify"),
     "respond": dict(mode="respond", challenge="12345678"),
@@ -43,13 +44,30 @@ def raw(name: str) -> dict:
 
 
 # -- the oracle: written from DESIGN.md section 5 without the firmware's helpers
+BELGIAN_APPS = ("D056000666111010", "A0000000043060", "A0000000031010", "A0000000032010")
+
+
+def oracle_belgian(p) -> bool:
+    """A Belgian card: 5F2C = 0056 and DF07 starting "BKS056" in the FCI's BF0C (the
+    profile's issuer data is a flat list of short TLVs)."""
+    d, tags = p.fci_issuer_data, {}
+    while d:
+        n = 2 if d[0] & 0x1F == 0x1F else 1
+        tags[d[:n].hex().upper()] = d[n + 1:n + 1 + d[n]]
+        d = d[n + 1 + d[n]:]
+    return tags.get("5F2C") == b"\x00\x56" and tags.get("DF07", b"").startswith(b"BKS056")
+
+
 def oracle_cdol1(p, mode, challenge="", amount="", data=()) -> bytes:
     """The standard 29-byte CDOL1 (9F02 9F03 9F1A 95 5F2A 9A 9C 9F37) as a CAP reader fills it."""
     assert p.cdol1.hex().upper() == "9F02069F03069F1A0295055F2A029A039C019F3704"
     amt = amount.zfill(12) if mode == "sign" and not data else "0" * 12
     un = challenge.zfill(8) if mode != "identify" and not data else "0" * 8
-    date = "010101" if p.aid.hex().upper().startswith("A000000003") else "000000"
-    return bytes.fromhex(amt + "0" * 12 + "0000" + "8000000000" + "0000" + date + "00" + un)
+    aid = p.aid.hex().upper()
+    be = oracle_belgian(p) and aid in BELGIAN_APPS
+    date = "010101" if aid.startswith("A000000003") and not be else "000000"
+    tvr = "8000000800" if be else "8000000000"
+    return bytes.fromhex(amt + "0" * 12 + "0000" + tvr + "0000" + date + "00" + un)
 
 
 def oracle_code(p, atc: int, mode, challenge="", amount="", data=()) -> tuple[str, bytes]:
@@ -67,6 +85,9 @@ def oracle_code(p, atc: int, mode, challenge="", amount="", data=()) -> tuple[st
         block += bytes(-len(block) % 8)
         e = Cipher(TripleDES(ac * 3), modes.CBC(bytes(8))).encryptor()
         ac = (e.update(block) + e.finalize())[-8:]
+    if oracle_belgian(p) and (p.aid.hex().upper() == BELGIAN_APPS[0] or not p.ipb):
+        v = int.from_bytes(ac[5:7], "big") % 1024 * 65536 + atcb[1] * 256 + ac[7]
+        return str((v + v % 10 * 10 ** 7) % 10 ** 8).zfill(8), arqc
     psn = bytes.fromhex(p.psn) if p.iaf and p.iaf[0] & 0x40 else b""
     tok = psn + b"\x80" + atcb + ac + p.iad
     ipb = p.ipb or bytes.fromhex("0000FFFFFF0000000000000000000020B938")
@@ -111,7 +132,9 @@ def test_profile_mode_matches_oracle_and_issuer(env, name, case, tmp_path):
     assert r.code == want
     assert r.atc == p.atc + 1 and st.atc == r.atc
     # the virtual card's ARQC is pyemv's
-    tdata = cap.terminal_data(p.aid, c["mode"], kw.get("challenge", ""), kw.get("amount", ""))
+    tdata = cap.terminal_data(p.aid, c["mode"], kw.get("challenge", ""), kw.get("amount", ""),
+                              issuer.belgian(p))
+    assert issuer.belgian(p) == oracle_belgian(p)
     assert cryptogram(p, r.atc, oracle_cdol1(p, c["mode"], **kw)) == arqc
     assert cap.fill_dol([(0x9F02, 6), (0x9F03, 6), (0x9F1A, 2), (0x95, 5), (0x5F2A, 2),
                          (0x9A, 3), (0x9C, 1), (0x9F37, 4)], tdata) == oracle_cdol1(p, c["mode"], **kw)
@@ -159,6 +182,20 @@ def test_atc_filter_bits():
     assert bin(mask).count("1") == 8  # static Visa IPB: the ATC's low byte
     mask, bits = issuer.atc_filter(profiles.load("psn"))
     assert bin(mask).count("1") == 5
+
+
+def test_belgian_cards_close_with_z1_and_carry_the_atc_low_byte(env):
+    for name, reads in (("bancontact", ["00B2010C00", "00B2020C00"]),
+                        ("be_maestro", ["00B2014C00", "00B2024C00", "00B2010C00", "00B2020C00"])):
+        p, r, trace = record(env, name, CASES["identify"])
+        cs = [x["c"] for x in trace["exchanges"]]
+        close = [c for c in cs if c.startswith("80AE0000")]
+        assert len(close) == 1 and close[0][10:14] == b"Z1".hex().upper(), close
+        # Bancontact: CDOL1 and CDOL2 in record 2 are all it needs, record 3 is not read;
+        # the Maestro card has no IPB, so both records (after the PSE directory's)
+        assert [c for c in cs if c.startswith("00B2")] == reads, (name, cs)
+        mask, bits = issuer.atc_filter(p)
+        assert mask == 0xFF00 and issuer.code_bits(p, r.code) & mask == bits(r.atc)
 
 
 def test_window_wider_than_the_atc_bits(env, tmp_path):
@@ -215,7 +252,7 @@ def test_verify_cli_inputs():
 
 
 def test_amount_forms(env, tmp_path):
-    from sesame_tools.cli import mode_inputs
+    from sesame_tools.cli.common import mode_inputs
     assert mode_inputs("sign", "1", "12.34", ())["amount"] == "1234"
     assert mode_inputs("sign", "1", "0,5", ())["amount"] == "50"
     assert mode_inputs("sign", "1", "1999", ())["amount"] == "1999"
@@ -258,6 +295,20 @@ def test_trace_replays_to_the_same_code(env, tmp_path, name, case):
                      ["replay", "--mode", "sign", "--data", *c["data"], str(path)]):
             out = CliRunner().invoke(main, form)
             assert out.exit_code == 0 and out.output.strip() == r.code, (form, out.output)
+
+
+@pytest.mark.parametrize("name,case,atc", [("visa_dpa", "identify", 1), ("mc_cap", "respond", 41)])
+def test_traces_of_the_longer_transaction_still_replay(name, case, atc):
+    """Traces recorded before the transaction was cut (PSE first, GET DATA with Le 00,
+    the closing GENERATE AC's answer fetched) replay to the code the issuer expects."""
+    c = CASES[case]
+    kw = {k: v for k, v in c.items() if k != "mode"}
+    path = DATA / f"trace_v1_{name}_{case}.json"
+    trace = json.loads(path.read_text())
+    assert trace["exchanges"][0]["c"].startswith("00A404000E315041592E"), "PSE first"
+    assert [x for x in trace["exchanges"] if x["c"] == "80CA9F1700"]
+    r = replay.run(trace, c["mode"], **kw)
+    assert (r.code, r.atc) == (issuer.expected_code(profiles.load(name), atc, c["mode"], **kw), atc)
 
 
 def test_replay_with_other_inputs_fails(env, tmp_path):
@@ -370,7 +421,7 @@ def test_replay_hints_at_the_unmatched_command(env, tmp_path):
 
 def test_verify_clean_errors(tmp_path):
     out = CliRunner().invoke(main, ["verify", "--card", "nosuch", "12345678"])
-    assert out.exit_code == 1 and "no card profile 'nosuch' (bundled: mc_cap" in out.output
+    assert out.exit_code == 1 and "no card profile 'nosuch' (bundled: bancontact, be_maestro, mc_cap" in out.output
     bad = tmp_path / "bad.json"
     bad.write_text("{bad")
     out = CliRunner().invoke(main, ["verify", "--card", str(bad), "12345678"])
@@ -388,7 +439,7 @@ def test_help_texts():
     for cmd, words in (("replay", ["TRACE.json", "sesame trace", "--mode respond --challenge",
                                    "--data", "same inputs"]),
                        ("verify", ["accepted once", "replayed", "rejected", "--window",
-                                   "visa_dpa (default), mc_cap, no_ipb, psn, t1_card"]),
+                                   "visa_dpa (default), bancontact, be_maestro, mc_cap, no_ipb, psn, t1_card"]),
                        ("trace", ["sesame sim --serve", "--test-build", "sesame replay",
                                   "--keys", "PIN masked"])):
         out = CliRunner().invoke(main, [cmd, "--help"], terminal_width=100)
@@ -456,7 +507,7 @@ def test_generated_cases_match_oracle_and_issuer(name, case, skip):
 
 
 def test_trace_redaction_zeroes_cardholder_data_and_still_replays(env):
-    from sesame_tools.cmd_trace import redact
+    from sesame_tools.cli.trace import redact
 
     p, st, line = env("visa_dpa")
     exchanges = []
@@ -480,8 +531,8 @@ def test_trace_redaction_zeroes_cardholder_data_and_still_replays(env):
 
 
 def test_trace_redaction_covers_certificates_and_bank_account():
-    from sesame import tlv
-    from sesame_tools.cmd_trace import redact
+    from sesame.emv import tlv
+    from sesame_tools.cli.trace import redact
 
     def obj(tag, value):
         return tlv.encode(tag, value)

@@ -3,7 +3,7 @@ MicroPython unix port, where framebuf is the same C module as on the boards."""
 
 import subprocess
 
-from sesame_tools.simboard import ROOT, micropython_exe
+from sesame_tools.sim.board import ROOT, micropython_exe
 
 
 def test_oled_layout_under_micropython():

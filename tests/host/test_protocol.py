@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from pyemv import ac as pyemv_ac, kd as pyemv_kd
 
-from sesame import cap, tlv
-from sesame.atr import Atr
+from sesame.emv import cap, tlv
+from sesame.iso7816.atr import Atr
 from sesame.errors import CardTimeout, PinBlocked, PinWrong
-from sesame.session import open_session
-from sesame_tools import issuer
+from sesame.iso7816.session import open_session
+from sesame_tools.issuer import check as issuer
 from sesame_tools.vcard import profile as profiles
 from sesame_tools.vcard.crypto import emv2000_tree_sk, icc_mk_option_a, mac_alg3
 from sesame_tools.vcard.emv import CapApplet, cryptogram

@@ -1,7 +1,9 @@
 """The reader loop drives a real board's optional power hooks: the watchdog is fed on
-every pass (also while the last-try prompt waits), and after "off" the board is put to
-sleep until a key or the card wakes it; a key then wakes the reader. Boards without the
-hooks (the simulated one) simply lack them."""
+every pass (also while the last-try prompt waits), and while the app is off the board is
+put to sleep until a key or the card wakes it: a key then wakes the reader, a card
+inserted turns it on (rEAdY until auto-off), anything else (the card pulled out, a key let
+go before it was read) puts it back to sleep. Boards without the hooks (the simulated one)
+simply lack them."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import time
 
 import pytest
 
-from sesame.reader import Reader
+from sesame.panel import power
+from sesame.reader.loop import Reader
 
 
 @pytest.fixture(autouse=True)
@@ -33,8 +36,10 @@ class Display:
 
 
 class Line:
+    card = False
+
     def present(self):
-        return False
+        return self.card
 
     def deactivate(self):
         pass
@@ -55,13 +60,22 @@ class Board:
         self.settings = {"auto_off_s": 0.05, "loop_ms": 1}
         self.display, self.line, self.keys = Display(), Line(), Keys()
         self.feeds = self.sleeps = 0
+        self.policy = power.Policy(200, grace_ms=20)
+        self.wakes = None  # what ends each sleep: "key" (CODE held, the default), "in"/"out"
+        # (the card), "" (nothing: a key let go too soon), "stop" (ends the test)
 
     def feed_watchdog(self):
         self.feeds += 1
 
     def sleep_until_wake(self):
         self.sleeps += 1
-        self.keys.queue.append("CODE")  # the key that woke the board
+        why = self.wakes.pop(0) if self.wakes else "key" if self.wakes is None else "stop"
+        if why == "stop":
+            raise StopIteration  # the test is over
+        if why == "key":
+            self.keys.queue.append("CODE")  # the key that woke the board
+        elif why in ("in", "out"):
+            self.line.card = why == "in"
 
 
 def reader(board):
@@ -83,6 +97,44 @@ def test_watchdog_fed_every_pass_and_sleep_after_off():
     assert b.sleeps == 1 and b.display.offs == 1 and rd.app.state == "off"
     rd.step(0)  # the waking key (CODE, no card) powers the reader on again
     assert rd.app.state == "message" and b.display.shown[-1] == "no CArd", b.display.shown
+
+
+def run_until_asleep(rd, b, passes=400):
+    with pytest.raises(StopIteration):
+        for _ in range(passes):
+            rd.step(1)
+
+
+def test_a_card_inserted_while_asleep_shows_ready_then_sleeps_after_auto_off():
+    b = Board()
+    b.wakes = ["in", "stop"]
+    rd = reader(b)
+    rd.do(rd.app.power_on(rd._clock(), False))
+    run_until_asleep(rd, b)
+    assert b.display.shown == ["InSErt", "rEAdY"]  # woke on the card, then slept again
+    assert b.sleeps == 2 and b.display.offs == 2 and rd.app.state == "off"
+
+
+def test_a_wake_that_changes_nothing_sleeps_again():
+    # the card pulled out while asleep, or a key released before it was read
+    b = Board()
+    b.line.card = True
+    b.wakes = ["out", "", "stop"]
+    rd = reader(b)
+    rd._card = True
+    rd.do(rd.app.power_on(rd._clock(), True))
+    run_until_asleep(rd, b)
+    assert b.sleeps == 3 and b.display.shown == ["rEAdY"] and rd.app.state == "off"
+
+
+def test_status_while_off_reports_a_dark_display():
+    b = Board()
+    b.wakes = ["stop"]
+    rd = reader(b)
+    rd.do(rd.app.power_on(rd._clock(), False))
+    run_until_asleep(rd, b)
+    rd.link.event("disp", rd.shown)  # what !status sends
+    assert rd.stdout.getvalue().splitlines()[-1] == "@disp "
 
 
 def test_boards_without_hooks_run():
@@ -118,6 +170,7 @@ def test_a_bug_on_every_pass_is_reported_sparingly_and_the_loop_goes_on(monkeypa
         return None
 
     b.keys.poll = poll
+    b.settings["auto_off_s"] = 3600  # awake all along: the passes are what is counted
     rd = reader(b)
     with pytest.raises(KeyboardInterrupt):
         rd.run()

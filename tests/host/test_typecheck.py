@@ -3,7 +3,8 @@ per run: boards/pico + the RP2040 drivers against micropython-rp2-rpi-pico-stubs
 boards/esp32 + the ESP32 drivers against micropython-esp32-stubs. `make venv` installs
 each stub set into its own folder (.venv/stubs/<port>), as they define the same modules.
 Errors inside the stubs themselves are not ours and are silenced; `ssd1306` comes from
-micropython-lib at deploy time (no stub)."""
+micropython-lib at deploy time (no stub), and so does `usb.device` (usb-device-cdc, the Pico's
+PC/SC channel)."""
 
 import subprocess
 import sys
@@ -17,7 +18,7 @@ COMMON = ["firmware/drivers/max7219.py", "firmware/drivers/ssd1306_screen.py",
           "firmware/drivers/realboard.py", "firmware/drivers/cardline.py"]
 SETS = {
     "rp2": ["boards/pico/board.py", "boards/pico/pins.py", "firmware/drivers/rp2_cardline.py",
-            "firmware/drivers/card_pio.py"],
+            "firmware/drivers/card_pio.py", "firmware/drivers/usb_cdc_channel.py"],
     "esp32": ["boards/esp32/board.py", "boards/esp32/pins.py", "firmware/drivers/esp32_cardline.py"],
 }
 BOARD_DIR = {"rp2": "boards/pico", "esp32": "boards/esp32"}
@@ -32,7 +33,8 @@ def run_mypy(port, tmp_path):
     cfg = tmp_path / "mypy.ini"
     cfg.write_text(f"[mypy]\nfollow_imports = silent\ncheck_untyped_defs = True\nno_site_packages = True\n"
                    f"[mypy-{pats}]\nignore_errors = True\n"
-                   "[mypy-ssd1306]\nignore_missing_imports = True\n")
+                   "[mypy-ssd1306]\nignore_missing_imports = True\n"
+                   "[mypy-usb.*]\nignore_missing_imports = True\n")
     env = {"MYPYPATH": f"{ROOT / 'firmware'}:{ROOT / BOARD_DIR[port]}:{stubs}", "PATH": "/usr/bin:/bin"}
     files = [str(ROOT / f) for f in SETS[port] + COMMON]
     return subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(cfg),

@@ -1,17 +1,17 @@
 """The wiring pictures and tables in boards/<board>/ are what the pin maps generate
-(regenerate with `python -m sesame_tools.wiring`)."""
+(regenerate with `python -m sesame_tools.devtools.wiring`)."""
 
 import pytest
 
-from sesame_tools import wiring
+from sesame_tools.devtools import wiring
 
 
 @pytest.mark.parametrize("board", wiring.BOARDS)
 def test_wiring_picture_and_table_match_the_pin_map(board):
     d = wiring.ROOT / "boards" / board
-    assert (d / "wiring.svg").read_text() == wiring.svg(board), "run python -m sesame_tools.wiring"
+    assert (d / "wiring.svg").read_text() == wiring.svg(board), "run python -m sesame_tools.devtools.wiring"
     text = (d / "README.md").read_text()
-    assert wiring.readme_with_table(board, text) == text, "run python -m sesame_tools.wiring"
+    assert wiring.readme_with_table(board, text) == text, "run python -m sesame_tools.devtools.wiring"
 
 
 @pytest.mark.parametrize("board", wiring.BOARDS)

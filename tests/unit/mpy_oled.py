@@ -4,7 +4,7 @@ import sys
 
 sys.path.append(__file__.rsplit("/", 1)[0] + "/../../firmware")  # for drivers/
 import framebuf  # noqa: E402
-from sesame import oled  # noqa: E402
+from sesame.panel import oled  # noqa: E402
 
 
 def make():

@@ -3,11 +3,11 @@
 # T=1 and the inverse-convention decoder run with the heap locked: any allocation raises
 # MemoryError. Under CPython the same loops run unlocked (their results are checked).
 from unitcheck import h
-from sesame import atr, edc
-from sesame.keypad import KEYMAP_4X4, MatrixKeypad
-from sesame.inverse import INVERSE, InverseLine
-from sesame.t0 import T0
-from sesame.t1 import T1
+from sesame.iso7816 import atr, edc
+from sesame.panel.keypad import KEYMAP_4X4, MatrixKeypad
+from sesame.iso7816.inverse import INVERSE, InverseLine
+from sesame.iso7816.t0 import T0
+from sesame.iso7816.t1 import T1
 
 try:
     from micropython import heap_lock, heap_unlock

@@ -1,5 +1,6 @@
 # The reader's state machine, driven with no hardware and no clock.
-from sesame.app import App
+from sesame.reader.app import App
+from sesame.reader import pcapp
 from sesame import errors
 
 
@@ -118,6 +119,19 @@ def test_card_inserted_updates_idle():
     assert shows(app.card_event(True, 1)) == ["rEAdY"]
 
 
+def test_a_card_inserted_while_off_turns_the_reader_on_until_auto_off():
+    # the user wants a code: rEAdY, then off again after auto_off_ms without a key
+    app = started(card=False, off_ms=2000)
+    assert ("off", None) in app.tick(2000)
+    acts = app.card_event(True, 5000)
+    assert shows(acts) == ["rEAdY"] and app.state == "idle"
+    assert app.tick(6999) == [] and ("off", None) in app.tick(7000)
+    # pulled out while off: the reader stays off (and sleeps on)
+    assert app.card_event(False, 8000) == [] and app.state == "off"
+    # the waking key path is unchanged: a key while off shows rEAdY/InSErt
+    assert shows(app.key("OK", 9000)) == ["InSErt"] and app.state == "idle"
+
+
 def typed(app, keys, now=0):
     out = []
     for k in keys.split():
@@ -210,7 +224,7 @@ def test_last_try_declined_or_timed_out():
 
 
 def test_long_code_pages():
-    from sesame.entry import code_pages
+    from sesame.reader.entry import code_pages
     assert code_pages("12345678") == ["1234 5678"]
     assert code_pages("1234567890") == ["1-123456", "2-7890"]
     assert code_pages("123456789012345") == ["1-123456", "2-789012", "3-345"]
@@ -228,10 +242,77 @@ def test_long_code_pages():
 
 
 def test_texts_are_seven_segment_friendly():
-    from sesame import app as a, entry as n
-    from sesame.segments import glyph
+    from sesame.reader import app as a, entry as n
+    from sesame.panel.segments import glyph
     for t in (a.T_IDLE, a.T_INSERT, a.T_PIN, a.T_BUSY, n.T_CHALLENGE, n.T_AMOUNT, n.T_REF,
-              n.T_DATA % 10, "LASt try", "AbortEd"):
+              n.T_DATA % 10, "LASt try", "AbortEd", "5U CArd", "1.8U CArd", pcapp.T_PC,
+              pcapp.T_PIN_OK, "OLd PIn", "nEU PIn", "AGAIn"):
         assert len(t.replace(".", "")) <= 8, t
         for ch in t:
-            assert ch == " " or glyph(ch), (t, ch)
+            assert ch in " ." or glyph(ch), (t, ch)  # "." is the digit's decimal point
+
+
+# -- PC/SC: a PC application holds the card (sesame.ccid)
+
+def pc_started(off_ms=35000):
+    app = started(off_ms=off_ms)
+    pcapp.install(app)
+    return app
+
+
+def test_pc_hold_refuses_own_modes_and_never_switches_off():
+    app = pc_started(off_ms=1000)
+    assert shows(pcapp.hold(app, True, 10)) == ["PC USE"]
+    assert app.tick(10_000_000) == []  # no auto-off while the PC holds the card
+    assert shows(app.key("CODE", 20)) == ["PC USE"] and app.state == "message"
+    assert not any(k == "transact" for k, _ in app.key("OK", 21))
+    app.tick(20 + 5000)
+    assert app.state == "idle" and app.deadline is None
+    assert shows(pcapp.hold(app, False, 30)) == ["rEAdY"] and app.deadline == 30 + 1000
+    assert shows(app.key("CODE", 40)) == ["PIn"]
+
+
+def test_pc_pin_entry_masked_min_max_clear_ok():
+    app = pc_started()
+    pcapp.hold(app, True, 0)
+    assert shows(pcapp.pin(app, "PIn", 4, 6, 30000, 1)) == ["PIn"] and app.state == "pcpin"
+    out = []
+    for k in "1234567":  # max 6 digits: the 7th is ignored
+        out += shows(app.key(k, 2))
+    assert out == ["-", "--", "---", "----", "-----", "------"]
+    assert app.key("CODE", 3) == [] and app.state == "pcpin"  # mode keys do nothing here
+    assert shows(app.key("CLEAR", 4)) == ["-----"]
+    app.key("OK", 5)
+    assert app.state == "busy" and app.pc_r == 5 and bytes(app.pin[:5]) == b"\x01\x02\x03\x04\x05"
+    assert shows(pcapp.result(app, 0x63C1, 6)) == ["1 triE"]
+    assert not any(app.pin)
+    pcapp.pin(app, "PIn", 4, 12, 30000, 10)
+    app.key("1", 11)
+    assert app.key("OK", 12) == [] and app.state == "pcpin"  # fewer than the least asked
+    app.key("CLEAR", 13)
+    app.key("CLEAR", 14)  # on an empty entry: cancelled
+    assert app.pc_r == 0 and app.state == "idle"
+
+
+def test_pc_pin_timeout_and_card_out():
+    app = pc_started()
+    pcapp.hold(app, True, 0)
+    pcapp.pin(app, "PIn", 4, 12, 1000, 0)
+    app.key("1", 500)
+    app.tick(1400)
+    assert app.state == "pcpin"  # a key starts the timeout again
+    app.tick(1500)
+    assert app.pc_r == -1 and app.state == "idle" and not any(app.pin)
+    pcapp.pin(app, "PIn", 4, 12, 1000, 2000)
+    app.key("1", 2001)
+    assert shows(app.card_event(False, 2002)) == ["no CArd"] and app.pc_r == -2
+    assert not any(app.pin)
+
+
+def test_pc_result_texts():
+    app = pc_started()
+    assert shows(pcapp.result(app, 0x9000, 0)) == ["PIn OK"]
+    assert shows(pcapp.result(app, 0x63C2, 0)) == ["2 triES"]
+    assert shows(pcapp.result(app, 0x6983, 0)) == ["bLOCKEd"]
+    assert shows(pcapp.result(app, 0x6984, 0)) == ["PIn OFF"]
+    assert shows(pcapp.result(app, -1, 0)) == ["rEAdY"]

@@ -1,5 +1,5 @@
 from unitcheck import h
-from sesame import atr
+from sesame.iso7816 import atr
 
 
 def test_t0_only_no_tck():
@@ -63,7 +63,7 @@ def _tck(body):
 
 def test_inverse_atr_read_in_direct_convention():
     # 3F 65 00 00 20 63 CB 68 00 sent in the inverse convention, read in the direct one
-    from sesame.inverse import INVERSE
+    from sesame.iso7816.inverse import INVERSE
     raw = bytes(INVERSE[b] for b in h("3F 65 00 00 20 63 CB 68 00"))
     assert raw[0] == 0x03
     a = atr.Atr(raw)
@@ -100,3 +100,12 @@ def test_reported_malformations():
     assert "reserved TC2 00" in atr.Atr(h("3B 80 40 00")).errors  # WWT 0: unusable
     assert atr.Atr(_tck(h("3B 80 81 31 FE 45"))[:-1] + b"\x00").tck == "bad"
     assert atr.Atr(h("3B 80 81 31 FE 45")).errors == ["truncated"]  # TCK missing
+
+
+def test_truncated_atr_keeps_what_came():
+    a = atr.Atr(h("3B 9F 96 80 1F C7 80 31 E0"))  # 3 of 15 historical bytes, no TCK
+    assert a.errors == ["truncated"] and a.historical == h("80 31 E0")
+    assert (a.Fi, a.Di, a.protocols, a.class_indicator) == (512, 32, [0], 7)
+    a = atr.Atr(h("3B F8 13 00 00 81 31 FE"))  # TB3 missing: the groups that came
+    assert a.errors == ["truncated"] and a.protocols == [1] and a.IFSC == 254
+    assert (a.Fi, a.Di) == (372, 4) and a.historical == b""

@@ -1,6 +1,6 @@
 # CAP token and digits, against the public vectors of DESIGN.md section 7.
 from unitcheck import h, raises
-from sesame import cap, des
+from sesame.emv import cap, des, pse, tlv
 
 BARCLAYS_IPB = h("8000FF000000000001FFFF00000000000000")
 OPENAUTH_IPB = h("00001F00000000000FFFFF00000000008000")
@@ -131,11 +131,14 @@ def test_candidate_order_prefers_cap_aids():
     visa_pay = h("A0000000031010")
     mc_pay = h("A0000000041010")
     odd = h("A00000004210")
-    o = cap.order_candidates([mc_pay, odd, h("A000000004800201")])
-    assert o[:3] == [h("A000000004800201"), cap.AID_VISA_DPA, cap.AID_MC_CAP]
-    assert o[3:5] == [mc_pay, odd]
-    assert o[5:] == [visa_pay, h("A0000000032010"), h("A0000000043060")]
-    assert cap.order_candidates([]) == list(cap.CAP_AIDS) + list(cap.PAYMENT_AIDS)
+    # tried first, before the PSE is read: the CAP AIDs, then Bancontact
+    assert cap.FIRST_AIDS == (cap.AID_VISA_DPA, cap.AID_MC_CAP, h("D056000666111010"))
+    # then: the PSE's CAP AIDs (longer than the known ones), its others, the payment AIDs
+    o = pse.order_candidates([mc_pay, odd, cap.AID_MC_CAP, h("A000000004800201")])
+    assert o[:1] == [h("A000000004800201")]
+    assert o[1:3] == [mc_pay, odd]
+    assert o[3:] == [visa_pay, h("A0000000032010"), h("A0000000043060")]
+    assert pse.order_candidates([]) == list(cap.PAYMENT_AIDS)
 
 
 def test_date_by_aid_type():
@@ -152,3 +155,58 @@ def test_split_genac_format2_checks_lengths():
     raises(ProtocolError, cap.split_genac, h("80 05 8000160102"))
     raises(ProtocolError, cap.split_genac, h("6F 00"))
     raises(ProtocolError, cap.split_genac, b"")
+
+
+# -- Belgian cards (DESIGN.md section 5, from doegox/EMV-CAP)
+def bf0c(nationality="0056", df07=b"BKS056XX"):
+    inner = tlv.encode(0x5F2C, h(nationality)) + tlv.encode(0xDF07, df07)
+    return tlv.encode(0x6F, tlv.encode(0x84, h("A0000000043060"))
+                      + tlv.encode(0xA5, tlv.encode(0x50, b"MAESTRO") + tlv.encode(0xBF0C, inner)))
+
+
+def test_belgian_card_detection():
+    assert cap.belgian(bf0c())
+    assert not cap.belgian(bf0c("0250"))  # France
+    assert not cap.belgian(bf0c(df07=b"BKS05"))
+    assert not cap.belgian(bf0c(df07=b"XKS056"))
+    assert not cap.belgian(h("6F 0B 84 07 A0000000043060 A5 00"))
+    assert not cap.belgian(h("6F 08 A5 06 BF0C 03 5F2C 81"))  # truncated: not Belgian, no error
+
+
+def test_belgian_terminal_data():
+    for aid in ("D056000666111010", "A0000000043060", "A0000000031010", "A0000000032010"):
+        v = cap.terminal_data(h(aid), cap.IDENTIFY, be=True)
+        assert (v[0x95], v[0x8A], v[0x9A]) == (h("8000000800"), b"Z1", bytes(3)), aid
+        v = cap.terminal_data(h(aid))
+        assert (v[0x95], v[0x8A]) == (h("8000000000"), b"Z3"), aid
+    # a Belgian card's CAP applications keep the usual values
+    v = cap.terminal_data(cap.AID_VISA_DPA, be=True)
+    assert (v[0x95], v[0x8A], v[0x9A]) == (h("8000000000"), b"Z3", h("010101"))
+    assert cap.terminal_data(h("A0000000043060"), cap.SIGN, "42", "1999", be=True)[0x9F02] \
+        == h("000000001999")
+
+
+def test_belgian_code_function():
+    # v = (AC[5..6] & 3FF) << 16 | ATC[1] << 8 | AC[7]; v += (v % 10) * 10^7; v %= 10^8
+    def be(atc, ac, data=()):
+        return cap.code_from({}, h("80"), h(atc), h(ac) if isinstance(ac, str) else ac, b"",
+                             data, True)
+
+    # 0x166 << 16 | 0x2A << 8 | 0x77 = 23472759; + 9 * 10^7 wraps past 8 digits: 13472759
+    assert be("002A", "0011223344556677") == "13472759"
+    # the high 6 bits of AC[5] and ATC[0] are dropped: 67108863 + 3 * 10^7
+    assert be("FFFF", "FFFFFFFFFFFFFFFF") == be("00FF", "000000000003FFFF") == "97108863"
+    assert be("0000", "0000000000000000") == "00000000"
+    assert be("0000", "0000000000000005") == "50000005"
+    # TDS replaces the AC first
+    ac = h("7F32A79FDA945643")
+    assert be("0001", ac, ("12", "34")) == be("0001", des.tds(ac, ("12", "34")))
+    assert be("0001", ac, ("12", "34")) != be("0001", ac)
+
+
+def test_belgian_code_applies():
+    bc, maestro = h("D056000666111010"), h("A0000000043060")
+    ipb = {0x9F56: OPENAUTH_IPB}
+    assert cap.be_code(bc, ipb, True)  # Bancontact: always, even with an IPB
+    assert cap.be_code(maestro, {}, True) and not cap.be_code(maestro, ipb, True)
+    assert not cap.be_code(bc, {}, False) and not cap.be_code(maestro, {}, False)

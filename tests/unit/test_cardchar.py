@@ -1,5 +1,5 @@
 # Character frames shared by the card lines: parity, conventions, TS, clock divider.
-from sesame import cardchar
+from sesame.iso7816 import cardchar
 
 
 def test_parity_is_even_over_nine_bits():

@@ -1,7 +1,8 @@
 # The CAP engine over an APDU-level scripted card (transport seam), with the
 # openauth Identify vector's card answers: the code must be 42511495.
 from unitcheck import h, raises
-from sesame import app, cap, des, tlv
+from sesame.reader import app
+from sesame.emv import cap, des, tlv
 from sesame.errors import NoApplication, PinBlocked, PinWrong, ProtocolError
 
 CDOL1 = "9F02069F03069F1A0295055F2A029A039C019F3704"
@@ -29,7 +30,7 @@ class Card:
             ("80A8000002830000", "77 0A 82 02 1000 94 04 08010200 9000"),
             ("00B2010C00", REC1 + " 9000"),
             ("00B2020C00", REC2 + " 9000"),
-            ("80CA9F1700", "9F17 01 %02X 9000" % tries),
+            ("80CA9F1704", "9F17 01 %02X 9000" % tries),
             ("0020008008", verify_sw),
             ("80AE8000", GENAC + " 9000"),
             ("80AE0000", "80 12 00 00B4 0000000000000000 06770A03A48000 9000"),
@@ -111,7 +112,7 @@ def entry(aid, prio):
     return tlv.encode(0x61, e)
 
 
-def test_pse_directory_then_cap_aid_first():
+def test_known_cap_aids_before_the_pse():
     card = Card()
     d1 = tlv.encode(0x70, entry("A0000000041010", 1)).hex()
     d2 = tlv.encode(0x70, entry("A0000000048002", 2)).hex()
@@ -120,8 +121,27 @@ def test_pse_directory_then_cap_aid_first():
     r = cap.Cap(card).run(*pin("1234"))
     assert r.code == "42511495"
     selects = [x for x in card.log if x.startswith("00A404")]
-    # the CAP AID listed by the PSE comes first, the payment one is never needed
-    assert selects == [PSE_SELECT, "00A4040007A000000004800200"], selects
+    # a known CAP AID answers: the PSE is never read
+    assert selects == ["00A4040007A000000003800200", "00A4040007A000000004800200"], selects
+    assert not [x for x in card.log if x.endswith("1400")]
+
+
+def test_pse_directory_when_no_known_cap_aid_answers():
+    card = Card()
+    maestro = "A0000000043060"
+    d1 = tlv.encode(0x70, entry("A0000000041010", 2)).hex()
+    d2 = tlv.encode(0x70, entry(maestro, 1)).hex()
+    card.answers[1] = ("00A4040007A0000000048002", "6A82")
+    card.answers[:0] = [(PSE_SELECT, PSE_FCI), ("00B2011400", d1 + "9000"),
+                        ("00B2021400", d2 + "9000"), ("00B2031400", "6A83"),
+                        ("00A4040007" + maestro, "6F 09 84 07 %s 9000" % maestro)]
+    r = cap.Cap(card).run(*pin("1234"))
+    assert r.code == "42511495" and r.aid == h(maestro)
+    selects = [x for x in card.log if x.startswith("00A404")]
+    # CAP AIDs, Bancontact, then the PSE, whose directory says Maestro first (priority 1)
+    assert selects == ["00A4040007A000000003800200", "00A4040007A000000004800200",
+                       "00A4040008D05600066611101000", PSE_SELECT,
+                       "00A4040007%s00" % maestro], selects
 
 
 def test_candidates_answering_errors_are_skipped():
@@ -171,6 +191,25 @@ def test_pdol_filled_and_gpo_format1_many_sfis():
     assert reads == ["00B2010C00", "00B2011C00", "00B2021C00"]
 
 
+def test_records_read_until_every_needed_tag():
+    def run(recs, iaf="80"):
+        card = Card()
+        card.answers[2] = ("80A8000002830000", "80 06 1000 08010300 9000")
+        bodies = [rec((0x8C, CDOL1), (0x8D, "8A02"), (0x9F55, iaf), (0x9F56, IPB)), REC1,
+                  rec((0x5F34, "01"))]
+        card.answers[3:5] = [("00B2%02X0C00" % (i + 1), bodies[j] + "9000") for i, j in
+                             enumerate(recs)]
+        cap.Cap(card).run(*pin("1234"))
+        return [x for x in card.log if x.startswith("00B2")]
+
+    # CDOL1, CDOL2, IAF and IPB in the first record: records 2 and 3 are never read
+    assert run([0, 1, 2]) == ["00B2010C00"]
+    # the IAF puts the PSN in the token: read on until it comes
+    assert run([0, 1, 2], iaf="C0") == ["00B2010C00", "00B2020C00", "00B2030C00"]
+    # they sit in the last record: every record is read
+    assert run([1, 2, 0]) == ["00B2010C00", "00B2020C00", "00B2030C00"]
+
+
 def test_no_cdol1_anywhere():
     card = Card()
     card.answers[4] = ("00B2020C00", rec((0x9F56, IPB)) + "9000")
@@ -180,7 +219,7 @@ def test_no_cdol1_anywhere():
 
 # -- PIN
 def test_last_try_asks_for_confirmation():
-    from sesame.cap import Cancelled
+    from sesame.emv.cap import Cancelled
     asked = []
     card = Card(tries=1)
     p, n = pin("1234")

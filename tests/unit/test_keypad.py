@@ -1,5 +1,5 @@
 # Matrix keypad scan and debounce against simulated pins that bounce.
-from sesame import keypad
+from sesame.panel import keypad
 
 
 class Rng:

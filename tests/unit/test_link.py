@@ -1,5 +1,5 @@
 # Test link parsing and the production build's refusal of injection.
-from sesame.link import Link
+from sesame.reader.testlink import Link
 
 
 def feed(link, s):

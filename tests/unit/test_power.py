@@ -1,5 +1,5 @@
 # Power policy and the display layouts' fit (board-independent parts of power management).
-from sesame import power
+from sesame.panel import power
 
 
 def test_sleep_plan():
@@ -36,6 +36,23 @@ class _Off:
 
     def sleep(self, ms):
         self.log.append(ms)
+
+
+def test_back_to_sleep_whenever_off_but_not_right_after_a_wake():
+    p = power.Policy(200, grace_ms=500)
+    assert p.back_to_sleep(True, None) is True  # switched off: sleep
+    assert p.back_to_sleep(False, None) is False
+    assert p.back_to_sleep(True, 100) is False  # just woke: the key has to be read first
+    assert p.back_to_sleep(True, 500) is True  # woke, still off: a spurious wake, sleep again
+    assert p.back_to_sleep(False, 10_000) is False
+    assert power.Policy().grace_ms == power.WAKE_GRACE_MS
+
+
+def test_wait_for_wake_tells_whether_it_slept():
+    b = _Off([True], [True, True])  # a key already held: no sleep, the clocks are as they were
+    assert power.wait_for_wake(power.Policy(200), b.feed, b.key_down, b.present, b.sleep) is False
+    b = _Off([False, True], [True, True, True])
+    assert power.wait_for_wake(power.Policy(200), b.feed, b.key_down, b.present, b.sleep) is True
 
 
 def test_wait_for_wake_on_a_key():

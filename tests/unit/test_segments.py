@@ -2,7 +2,7 @@
 import sys
 
 sys.path.append(__file__.rsplit("/", 1)[0] + "/../../firmware")  # for drivers/
-from sesame import segments  # noqa: E402
+from sesame.panel import segments  # noqa: E402
 from drivers import max7219  # noqa: E402
 
 SEG = "ABCDEFG"  # bit 6 .. bit 0

@@ -1,11 +1,11 @@
 # Card session: ATR reading (both conventions), warm reset, protocol choice, PPS.
 from unitcheck import ScriptedLine, h, raises
-from sesame import edc
+from sesame.iso7816 import edc
 from sesame.errors import CardAbsent, ProtocolError
-from sesame.inverse import INVERSE
-from sesame.session import open_session, read_atr
-from sesame.t0 import T0
-from sesame.t1 import T1
+from sesame.iso7816.inverse import INVERSE
+from sesame.iso7816.session import open_session, read_atr
+from sesame.iso7816.t0 import T0
+from sesame.iso7816.t1 import T1
 
 
 def inv(hexs):
@@ -31,9 +31,11 @@ class RateLine(ScriptedLine):
 
     def cold_reset(self):
         self.resets.append("cold")
+        self.reset = True
 
     def warm_reset(self):
         self.resets.append("warm")
+        self.reset = True
 
 
 def test_inverse_atr_decoded_by_the_session():
@@ -138,8 +140,9 @@ class TimedLine(RateLine):
 def test_atr_timeouts_guard_and_protocol():
     line = TimedLine([("", "3B 65 00 02 20 63 CB 68 00")])  # TC1 = 2
     a, t = open_session(line)
-    # first character within 40 000-45 000 clocks (120 etu at F 372), then 9 600 etu
-    assert line.timeouts == [120] + [9600] * 8
+    # first character within 40 000-45 000 clocks (120 etu at F 372), then 9 600 etu,
+    # then a quiet line for 20 etu
+    assert line.timeouts == [120] + [9600] * 8 + [20]
     assert line.guard == 2 and line.proto == 0 and line.off == 0
 
 
@@ -151,6 +154,40 @@ def test_silent_card_is_a_timeout_and_deactivated():
     line = TimedLine([("", "3B 65 00")])  # stops in the middle of its ATR
     raises(CardTimeout, open_session, line)
     assert line.off == 1
+
+
+def test_bytes_after_the_atr_are_dropped():
+    # a TCK that a T=0-only card sends all the same, a stray byte: never a procedure byte
+    line = TimedLine([("", "3B 65 00 00 20 63 CB 68 00 7A 00"), ("00 B2 01 0C 00", "6A 83")])
+    a, t = open_session(line)
+    assert a.raw == h("3B 65 00 00 20 63 CB 68 00") and a.valid
+    assert line.timeouts[-3:] == [20, 20, 20]
+    assert t.transmit(h("00B2010C00")) == h("6A83")
+
+
+def test_a_card_that_keeps_talking_after_its_atr_is_given_up():
+    line = TimedLine([("", "3B 65 00 00 20 63 CB 68 00" + " 55" * 40)])
+    e = raises(ProtocolError, open_session, line)
+    assert "talking" in str(e) and line.off == 1
+
+
+def test_class_indicator_refuses_a_card_the_board_cannot_supply():
+    # ISO 7816-3 8.3: first TA for T=15, bit 1 class A (5 V), bit 2 B (3 V), bit 3 C (1.8 V)
+    def session(atr, cls):
+        line = TimedLine([("", atr)])
+        line.vcc_class = cls
+        return line, (lambda: open_session(line))
+
+    line, go = session("3B 80 80 1F 01 1E", 1)  # class A only, on a 3 V (class B) board
+    e = raises(ProtocolError, go)
+    assert e.msg == "5U CArd" and line.off == 1
+    line, go = session("3B 80 80 1F 42 5D", 0)  # class B only on a 5 V board
+    assert raises(ProtocolError, go).msg == "3U CArd"
+    for atr, cls in (("3B 80 80 1F 03 1C", 1), ("3B 80 80 1F 01 1E", 0),
+                     ("3B 65 00 00 20 63 CB 68 00", 1)):  # A and B; A on A; no indicator
+        line, go = session(atr, cls)
+        a, t = go()
+        assert isinstance(t, T0) and line.off == 0
 
 
 def test_no_pps_when_the_board_cannot_run_the_rate():

@@ -1,8 +1,8 @@
 # T=0 reader side against a scripted byte-level card (ISO 7816-3 section 10).
 from unitcheck import ScriptedLine, Ticks, h, raises
-from sesame import atr
+from sesame.iso7816 import atr
 from sesame.errors import CardTimeout, ProtocolError
-from sesame.t0 import T0
+from sesame.iso7816.t0 import T0
 
 ATR = atr.Atr(h("3B 65 00 00 20 63 CB 68 00"))
 
@@ -36,6 +36,17 @@ def test_case4_61xx_get_response():
                ("A0 00 00 00 03 80 02", "61 04"),
                ("00 C0 00 00 04", "C0 6F 02 84 00 90 00")])
     assert t.transmit(h("00A4040007 A0000000038002 00")) == h("6F028400 9000")
+
+
+def test_case3_61xx_is_the_answer_no_get_response():
+    # GENERATE AC sent without Le (the closing AAC, whose answer is unused): the 61xx is
+    # returned as is, and nothing more goes to the card (ISO/IEC 7816-3 12.2.3)
+    t, line = t0([("80 AE 00 00 02", "AE"), ("5A 33", "61 14")])
+    assert t.transmit(h("80AE000002 5A33")) == h("6114")
+    assert not line.sent, "no GET RESPONSE"
+    # the same command with Le 00 (case 4) fetches the data
+    t, _ = t0([("80 AE 00 00 02", "AE"), ("5A 33", "61 02"), ("00 C0 00 00 02", "C0 80 00 90 00")])
+    assert t.transmit(h("80AE000002 5A33 00")) == h("8000 9000")
 
 
 def test_repeated_61xx_accumulates():

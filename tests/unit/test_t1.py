@@ -1,8 +1,8 @@
 # T=1 reader side and the shared block codec (ISO 7816-3 section 11).
 from unitcheck import ScriptedLine, Ticks, h, raises
-from sesame import atr, edc
+from sesame.iso7816 import atr, edc
 from sesame.errors import ProtocolError
-from sesame.t1 import T1
+from sesame.iso7816.t1 import T1
 
 ATR = atr.Atr(h("3B 80 81 31 FE 45 8B"))
 

@@ -1,5 +1,5 @@
 from unitcheck import h, raises
-from sesame import tlv
+from sesame.emv import tlv
 from sesame.errors import ProtocolError
 
 FCI = h("6F 1B 84 07 A0000000038002 A5 10 50 08 5649534120445041 9F38 03 9F3504")

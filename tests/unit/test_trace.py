@@ -1,5 +1,5 @@
 # The APDU trace wrapper: exchanges reported in hex, the PIN block of VERIFY masked.
-from sesame.trace import Trace, command_text
+from sesame.reader.trace import Trace, command_text
 from unitcheck import h
 
 

@@ -19,11 +19,15 @@ def h(s):
 class ScriptedLine:
     # A byte-level card peer for protocol unit tests. script: [(expect, reply)] where
     # `expect` is what the reader must have written since the previous reply, and
-    # `reply` the characters the card then sends. Reading past the script times out.
+    # `reply` the characters the card then sends. After its ATR (the reply to a reset) the
+    # card is silent until the reader writes, as a card waiting for a command is. Reading
+    # past the script times out.
     def __init__(self, script):
         self.script = [(h(e), h(r)) for e, r in script]
         self.sent = bytearray()
         self.rx = bytearray()
+        self.reset = True  # a reset since the card last spoke
+        self.atr = False  # what the card sent last was its ATR
 
     def present(self):
         return True
@@ -36,7 +40,10 @@ class ScriptedLine:
         if not self.rx:
             if not self.script:
                 raise CardTimeout("script over")
+            if self.atr and not self.sent and not self.reset:
+                raise CardTimeout("card waits for the reader")
             expect, reply = self.script.pop(0)
+            self.atr, self.reset = self.reset and not expect, False
             assert bytes(self.sent) == expect, "reader sent %s, expected %s" % (
                 bytes(self.sent).hex(), expect.hex())
             self.sent = bytearray()
@@ -48,10 +55,10 @@ class ScriptedLine:
         return b
 
     def cold_reset(self):
-        pass
+        self.reset = True
 
     def warm_reset(self):
-        pass
+        self.reset = True
 
     def deactivate(self):
         pass

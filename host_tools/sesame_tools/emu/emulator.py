@@ -1,4 +1,4 @@
-"""The emulated Raspberry Pi Pico, shaped like the simulated board (simboard.SimBoard):
+"""The emulated Raspberry Pi Pico, shaped like the simulated board (sim.board.SimBoard):
 start() -> the pty path of its USB serial, stop(), alive(), errors(), a context manager;
 plus the powers of the bench: the card in the slot (insert/remove, its timing), the
 keypad, the RUN button.
@@ -16,10 +16,9 @@ says where they come from) and has a card at the pins (js/card.js) whose charact
 project's virtual card answers (pincard.py). The Pico's 2 MB flash lives in the node
 process; `flash_file` keeps it between runs (written after writes settle and at stop).
 
-The relay between the pty and the node process passes bytes unchanged (the USB serial
-carries Ctrl-C to MicroPython itself), except for one thing the simulated board has and a
-Pico cannot: a host line "!card in" / "!card out" works the card-detect switch (the
-firmware never sees it) and is answered "@ok card", so the HIL tests' card control works.
+The relay between the pty and the node process (relay.py) passes bytes unchanged, except
+for one thing the simulated board has and a Pico cannot: a host line "!card in" /
+"!card out" works the card-detect switch, so the HIL tests' card control works.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ import fcntl
 import importlib.util
 import json
 import os
-import select
 import socket
 import subprocess
 import tempfile
@@ -38,12 +36,12 @@ import time
 import tty
 from pathlib import Path
 
-from sesame_tools.emu import firmware as parts
+import sesame_tools.emu.firmware as parts
 from sesame_tools.emu.pincard import PinCard
+from sesame_tools.emu.relay import relay
 from sesame_tools.vcard import profile as profiles
 from sesame_tools.vcard.server import VirtualCard
 
-_MAX_PENDING = 1 << 20  # output nobody reads is dropped beyond this, like a USB CDC
 _READY_S = 20.0
 TIMING_KEYS = ("atr_clocks", "char_etu", "answer_etu", "bit_error_etu", "error_at_etu",
                "error_len_etu", "check_at_etu", "repeat_after_etu", "max_repeats", "tck",
@@ -64,10 +62,8 @@ def pico_pins() -> object:
 
 
 def keymap() -> tuple:
-    try:
-        from sesame.keypad import KEYMAP_4X4
-    except ImportError:  # pragma: no cover
-        from sesame.panel.keypad import KEYMAP_4X4  # type: ignore
+    from sesame.panel.keypad import KEYMAP_4X4
+
     return KEYMAP_4X4
 
 
@@ -167,7 +163,7 @@ class Emulator:
         self.port = os.ttyname(slave)
         self._running = True
         t0 = time.monotonic()
-        for target, name in ((self._control, "emu-control"), (self._relay, "emu-relay")):
+        for target, name in ((self._control, "emu-control"), (lambda: relay(self), "emu-relay")):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -351,106 +347,3 @@ class Emulator:
             with self._reply_cv:
                 self._replies[msg["id"]] = msg
                 self._reply_cv.notify_all()
-
-    # -- the USB serial relay --------------------------------------------------------
-
-    def _card_line(self, line: bytes) -> bool:
-        """A host line the bench answers itself (card control); True if it was one."""
-        if not self.card_control:
-            return False
-        text = line.strip()
-        if text not in (b"!card in", b"!card out"):
-            return False
-        try:
-            self.set_card(text == b"!card in")
-            self._inject += b"@ok card\r\n"
-        except (EmuError, OSError) as e:
-            self._inject += f"@error card {e}\r\n".encode()
-        return True
-
-    def _relay(self) -> None:
-        master = self._master
-        proc = self.proc
-        assert proc is not None
-        to_host = bytearray()
-        to_board = bytearray()
-        held = bytearray()  # a host line that may be "!card ..."
-        at_line_start = True  # host side
-        host_bol = True  # board -> host: the last byte out ended a line
-        inject_since = 0.0
-        while self._running:
-            rl = [master, proc.stdout]
-            wl = []
-            if to_board:
-                wl.append(proc.stdin)
-            if self._inject and not host_bol and not to_host:
-                if not inject_since:
-                    inject_since = time.monotonic()
-                elif time.monotonic() - inject_since > 0.2:  # a prompt with no newline
-                    self._inject[0:0] = b"\r\n"
-                    host_bol = True
-            if to_host or (self._inject and host_bol):
-                wl.append(master)
-            try:
-                r, w, _ = select.select(rl, wl, [], 0.05)
-            except (OSError, ValueError):
-                break
-            if master in r:
-                try:
-                    data = os.read(master, 4096)
-                except OSError:
-                    data = b""
-                for b in data:
-                    if held or (at_line_start and b == 0x21):  # "!" opens a line we look at
-                        held.append(b)
-                        p = bytes(held)
-                        if b in (10, 13):
-                            if not self._card_line(p):
-                                to_board += held
-                            held.clear()
-                            at_line_start = True
-                        elif not (b"!card ".startswith(p) if len(p) <= 6 else
-                                  p.startswith(b"!card ")) or len(p) > 12:
-                            to_board += held
-                            held.clear()
-                            at_line_start = False
-                        continue
-                    to_board.append(b)
-                    at_line_start = b in (10, 13)
-            if proc.stdout in r:
-                try:
-                    data = os.read(proc.stdout.fileno(), 65536)
-                except BlockingIOError:
-                    data = None
-                except (OSError, ValueError):
-                    data = b""
-                if data:
-                    to_host += data
-                    if len(to_host) > _MAX_PENDING:
-                        del to_host[:len(to_host) - _MAX_PENDING]
-                elif data is not None:
-                    break  # the node process ended
-            if proc.stdin in w and to_board:
-                try:
-                    n = os.write(proc.stdin.fileno(), to_board)
-                    del to_board[:n]
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    to_board.clear()
-            if master in w:
-                if self._inject and host_bol:
-                    to_host[0:0] = self._inject
-                    self._inject.clear()
-                    inject_since = 0.0
-                if to_host:
-                    # inject only at line boundaries: send up to and including the last "\n"
-                    try:
-                        n = os.write(master, to_host)
-                        host_bol = to_host[n - 1] == 10 if n else host_bol
-                        del to_host[:n]
-                    except BlockingIOError:
-                        pass
-                    except OSError:
-                        to_host.clear()
-        self._running = False

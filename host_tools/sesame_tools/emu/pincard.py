@@ -18,12 +18,8 @@ import threading
 
 from sesame_tools.vcard.server import LinkSession, VirtualCard
 
-try:  # the firmware's pure layers (their package layout may change)
-    from sesame import atr as _atr
-    from sesame.inverse import INVERSE
-except ImportError:  # pragma: no cover
-    from sesame.iso7816 import atr as _atr  # type: ignore
-    from sesame.iso7816.inverse import INVERSE  # type: ignore
+from sesame.iso7816 import atr as _atr  # the firmware's own codec and table
+from sesame.iso7816.inverse import INVERSE
 
 _D, _E, _N, _R, _C, _W, _O = 0x44, 0x45, 0x4E, 0x52, 0x43, 0x57, 0x4F
 

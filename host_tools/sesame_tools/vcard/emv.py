@@ -6,7 +6,7 @@ GET DATA (9F17, 9F36), VERIFY (plaintext PIN), GENERATE AC (ARQC, then AAC).
 
 from __future__ import annotations
 
-from sesame import tlv
+from sesame.emv import tlv
 from sesame_tools.vcard.crypto import emv2000_tree_sk, mac_alg3
 from sesame_tools.vcard.profile import Profile
 from sesame_tools.vcard.state import CardState
@@ -82,6 +82,8 @@ class CapApplet:
         a5 = tlv.encode(0x50, self.p.label.encode())
         if self.p.pdol:
             a5 += tlv.encode(0x9F38, self.p.pdol)
+        if self.p.fci_issuer_data:  # e.g. a Belgian card's 5F2C and DF07
+            a5 += tlv.encode(0xBF0C, self.p.fci_issuer_data)
         return tlv.encode(0x6F, tlv.encode(0x84, self.p.aid) + tlv.encode(0xA5, a5)), OK
 
     def gpo_(self, p1, p2, data):

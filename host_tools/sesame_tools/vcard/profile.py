@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from sesame import tlv
+from sesame.emv import tlv
 from sesame_tools.vcard.crypto import icc_mk_option_a
 
 DEFAULT_CARD = "visa_dpa"
 
 
 def cards_dir() -> Path:
-    return Path(str(resources.files("sesame_tools") / "cards"))
+    return Path(str(resources.files("sesame_tools.vcard") / "cards"))
 
 
 def state_dir() -> Path:
@@ -62,6 +62,7 @@ class Profile:
     pse_sfi: int = 9  # SFI of the PSE directory records
     extra_aids: list = field(default_factory=list)  # other selectable AIDs (bytes), GPO 6985
     select_sw: dict = field(default_factory=dict)  # SELECT data (bytes) -> forced SW (int)
+    fci_issuer_data: bytes = b""  # FCI issuer discretionary data (BF0C's value), b"" = none
     path: Path | None = None
     link: dict = field(default_factory=dict)  # link layer: protocols, faults (vcard/server.py)
 
@@ -130,4 +131,15 @@ def load(card: str | os.PathLike | None = None) -> Profile:
         gpo_format=int(p.get("gpo_format", 1)),
         pse=[bytes.fromhex(a) for a in p.get("pse", [])], pse_sfi=int(p.get("pse_sfi", 9)),
         extra_aids=[bytes.fromhex(a) for a in p.get("extra_aids", [])],
-        select_sw={bytes.fromhex(k): int(v, 16) for k, v in p.get("select_sw", {}).items()})
+        select_sw={bytes.fromhex(k): int(v, 16) for k, v in p.get("select_sw", {}).items()},
+        fci_issuer_data=_hex(p.get("fci_issuer_data")))
+
+
+def with_tck(hexatr: str) -> str:
+    """The ATR given in hex (TS to the last historical byte) with its check byte TCK
+    appended: the XOR of every byte after TS (ISO 7816-3 8.2.5). Hex in, upper-case hex out."""
+    b = bytes.fromhex(hexatr)
+    x = 0
+    for c in b[1:]:
+        x ^= c
+    return (b + bytes((x,))).hex().upper()

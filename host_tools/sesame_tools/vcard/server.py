@@ -10,7 +10,9 @@ board's line framing (see boards/sim/board.py): one connection = one card in the
 
 The card's link behaviour comes from the profile's "link" object: "protocols" (offered,
 default first; must agree with the ATR), "warm_atr" (hex: the ATR after a warm reset,
-e.g. a 3F card that changes). An ATR whose TS is 3F puts the line in the inverse
+e.g. a 3F card that changes), "after_atr" (characters sent right after every ATR, hex,
+"TCK" standing for the ATR's check byte: real T=0-only cards send one although ISO
+7816-3 8.2.5 says it is absent; the reader must drop them). An ATR whose TS is 3F puts the line in the inverse
 convention (every character bit-reversed and inverted, so TS reads 03 in direct
 convention) until the next reset; "crc" (T=1 EDC), "ifsd_max" (the card
 chains its answers in pieces of at most this), "pps" ("refuse" / "wrong"), and the faults
@@ -30,8 +32,22 @@ from sesame_tools.vcard.state import CardState
 from sesame_tools.vcard.faults import Faults
 from sesame_tools.vcard.t0 import T0Card
 from sesame_tools.vcard.t1 import T1Card
-from sesame import atr as _atr
-from sesame.inverse import INVERSE
+from sesame.iso7816 import atr as _atr
+from sesame.iso7816.inverse import INVERSE
+
+
+def after_atr_bytes(spec: str, atr: bytes) -> bytes:
+    """The "after_atr" link value as bytes: hex, the word TCK for the ATR's check byte."""
+    out = bytearray()
+    for word in spec.split():
+        if word.upper() == "TCK":
+            x = 0
+            for c in atr[1:]:
+                x ^= c
+            out.append(x)
+        else:
+            out += bytes.fromhex(word)
+    return bytes(out)
 
 
 def state_path(p: profiles.Profile) -> Path:
@@ -164,6 +180,10 @@ class LinkSession:
         self.t1.crc = a.edc == "crc" if "crc" not in self.link else bool(self.link["crc"])
         self.mode = "atr" if not a.specific_mode else ("t1" if a.specific_protocol == 1 else "t0")
         self._emit(atr, after_atr=False)
+        extra = self.link.get("after_atr")
+        if extra:
+            self._emit(after_atr_bytes(extra, atr), after_atr=False)
+            self.faults.note("after atr")
 
     def _in(self, b: int) -> None:
         f = self.faults

@@ -1,13 +1,13 @@
 """T=1, card side (ISO/IEC 7816-3 section 11): collects the reader's blocks into APDUs
 for the applet and answers with I-, R- and S-blocks, chaining at IFSD. Faults (see
 vcard/faults.py) may corrupt the EDC, lose a block, ask for waiting time extensions or
-chain with a tiny IFSC. Uses the firmware's block codec (sesame.edc)."""
+chain with a tiny IFSC. Uses the firmware's block codec (sesame.iso7816.edc)."""
 
 from __future__ import annotations
 
 import time
 
-from sesame import edc
+from sesame.iso7816 import edc
 
 
 class T1Card:

@@ -1,0 +1,18 @@
+# Sésame frozen into your own MicroPython build for the Raspberry Pi Pico (MicroPython's manifest
+# format; boards/README.md says more):
+#   make -C ports/rp2 BOARD=RPI_PICO FROZEN_MANIFEST=/path/to/sesame/boards/pico/manifest.py
+# A frozen main.py runs at boot in place of the filesystem's (shared/runtime/pyexec.c,
+# pyexec_file_if_exists): include this file with main=False to keep yours. A board with
+# a manifest of its own (Pico W...) includes "$(BOARD_DIR)/manifest.py" in place of the
+# port's. Settings stay in config.json on the filesystem.
+options.defaults(main=True)
+metadata(description="Sésame, an open EMV-CAP reader: the firmware for one board", version="0.1.0")
+include("$(PORT_DIR)/boards/manifest.py")
+require("ssd1306")  # the OLED driver (boards/pico/package.json "deps")
+require("usb-device-cdc")  # the PC/SC channel, a second USB serial (drivers/usb_cdc_channel.py)
+package("sesame", base_path="../../firmware")
+package("drivers", base_path="../../firmware")
+module("board.py")
+module("pins.py")
+if options.main:
+    module("main.py", base_path="../../firmware")

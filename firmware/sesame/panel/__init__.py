@@ -1,0 +1,1 @@
+"""Front panel, board-independent: keypad scan, 7-segment font, OLED layout, power policy; imports nothing."""

@@ -1,0 +1,1 @@
+"""The issuer's side: recomputing and accepting codes (`sesame verify`), a card replayed from a trace."""
