@@ -68,16 +68,29 @@ def items(buf, start=0, end=None):
 
 
 def find(buf, tag, start=0, end=None, depth=0):
-    # Depth-first search for `tag`; returns (start, end) of its value or None.
+    # Depth-first search for `tag`; returns (start, end) of its value or None. The walk of
+    # items() written out: a generator per nesting level is 136 bytes of heap each, which
+    # a Belgian card's nested FCI (BF0C) needed at the transaction's peak.
     if depth > _DEPTH:
         raise BadData("TLV: nested too deep")
-    for t, s, e in items(buf, start, end):
+    if end is None:
+        end = len(buf)
+    i = start
+    while i < end:
+        if buf[i] in (0x00, 0xFF):  # padding between objects (Book 3 B1)
+            i += 1
+            continue
+        t, i = _tag(buf, i, end)
+        n, i = _length(buf, i, end)
+        if i + n > end:
+            raise BadData("TLV: value overruns its template")
         if t == tag:
-            return s, e
+            return i, i + n
         if constructed(t):
-            r = find(buf, tag, s, e, depth + 1)
+            r = find(buf, tag, i, i + n, depth + 1)
             if r:
                 return r
+        i += n
     return None
 
 
