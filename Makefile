@@ -10,7 +10,8 @@ help:
 	@echo "make demo   run the reader on the simulated board with a virtual card (interactive)"
 	@echo "make test   set up, then run every test (CPython, MicroPython unix port, serial HIL)"
 	@echo "make venv   only set up $(VENV)"
-	@echo "make fuzz   long property-based runs: link layer (100 000+ cases) and CAP engine"
+	@echo "make fuzz   long runs: property tests (hypothesis), the seeded fuzzer under CPython and"
+	@echo "            MicroPython (10 000 cases a target), every bad input to every command"
 	@echo "make emu-test  every emulated-Pico test (card timing and link-layer matrices too)"
 	@echo "make bench  wire figures (T=0/T=1, with and without PPS) and smallest heap"
 
@@ -54,8 +55,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-fuzz: $(STAMP)  # long property runs: 6 link-layer properties and the CAP engine, 17 000 cases each
+fuzz: $(STAMP)  # long runs; each prints its counts (the fuzzer's seed changes every run)
 	SESAME_FUZZ_EXAMPLES=17000 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/host/test_fuzz_linklayer.py tests/host/test_fuzz_cap.py
+	SESAME_FUZZ_CASES=10000 SESAME_FUZZ_SEED=$$(date +%s) $(BIN)/python -m pytest -q -s -p no:cacheprovider \
+	  tests/unit/test_fuzz.py "tests/test_micropython.py::test_unit_module_under_micropython[test_fuzz]"
+	$(BIN)/python -m sesame_tools.devtools.badinputs
 
 emu-test: $(STAMP)  # the emulated Pico: its fixes, flash -> code, the timing/link matrices
 	$(BIN)/python -m pytest -q tests/emu

@@ -26,6 +26,7 @@ _TCP_NODELAY = const(1)
 _SLACK_MS = const(100)  # host scheduling latency allowed on top of every card timeout
 _MAX_WAIT_MS = const(60_000)  # one wait at most, as on the real boards (drivers/cardline.py)
 _REPEATS = const(4)  # parity errors on one character before giving up
+_LOOK_MS = const(50)  # while waiting for the card, on_wait is called this often
 
 
 class SimLine:
@@ -41,10 +42,13 @@ class SimLine:
         self._mv = memoryview(self._f)
         self._mv1 = self._mv[1:]
         self.counters = Counters()
-        self._sent = bytearray(300)  # characters sent since the card last spoke
+        # characters sent since the card last spoke: at most a T=1 block (3 + 254 + 2) or
+        # a T=0 command's data after the ACK
+        self._sent = bytearray(259)
         self._sn = 0
         self.protocol = -1  # 0 or 1 while the card is powered, -1 when not
         self.guard = 0
+        self.on_wait = None  # the reader's hook while it waits for the card (session.py)
 
     def insert(self):
         if self.sock is None:
@@ -198,7 +202,13 @@ class SimLine:
     def _frame(self, ms):
         got = 0
         while got < 2:
-            if not self._ready(ms):
+            left = ms  # waited in slices, on_wait (which may raise) called between them
+            while left > _LOOK_MS and self.on_wait is not None and not self._ready(_LOOK_MS):
+                self.on_wait()
+                if self.sock is None:  # `!card out` meanwhile
+                    raise CardAbsent("card removed")
+                left -= _LOOK_MS
+            if not self._ready(left):  # at once when the card spoke
                 raise CardTimeout("card silent")
             try:
                 n = self.sock.readinto(self._mv1 if got else self._mv)  # views made once

@@ -66,6 +66,7 @@ class CardLine:
         self.guard = 0
         self.turn = self.turn_t0
         self.feed = None  # watchdog feed, called while waiting for the card
+        self.on_wait = None  # the reader's hook while it waits (sesame.iso7816.session)
         self.counters = Counters()
         self.rx_at = self.off_at = time.ticks_us()
         self.rx_etu_us = self.etu_us
@@ -179,7 +180,8 @@ class CardLine:
 
     def _wait(self, limit_us):
         # Until the port has a character (rx_any()): feeds the watchdog, notices a removed
-        # card, gives up after limit_us.
+        # card, lets the reader look at its keys (on_wait, which may raise), gives up
+        # after limit_us.
         ready = self.rx_any
         if limit_us > _MAX_WAIT_US:
             limit_us = _MAX_WAIT_US
@@ -192,6 +194,8 @@ class CardLine:
                     self.feed()
                 if not self.present():
                     raise CardAbsent("card removed")
+                if self.on_wait is not None:
+                    self.on_wait()
                 if time.ticks_diff(time.ticks_us(), t0) > limit_us:
                     raise CardTimeout("card silent")
 

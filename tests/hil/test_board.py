@@ -74,7 +74,7 @@ def test_card_pulled_out_and_back(reader):
     """The card-detect switch both ways (asked for on a real board)."""
     reader.idle()
     reader.ask("Remove the card from the reader.", "card", "out")
-    reader.client.wait("disp", "InSErt", timeout=5)
+    reader.client.latest("disp", "InSErt", timeout=5)
     reader.ask("Insert the card into the reader again.", "card", "in")
     assert CODE_RE.match(reader.get_code())
 

@@ -26,8 +26,10 @@ SESAME = str(Path(sys.executable).parent / "sesame")
 
 def sesame(*args: str, timeout: float = 120, input: str | None = None,
            env: dict | None = None) -> subprocess.CompletedProcess:
+    # the nested runs see only the PIN the test gives them (the outer run's must not leak)
+    base = {k: v for k, v in os.environ.items() if k != "SESAME_PIN"}
     return subprocess.run([SESAME, *args], capture_output=True, text=True, timeout=timeout,
-                          input=input, env=None if env is None else {**os.environ, **env})
+                          input=input, env={**base, **(env or {})})
 
 
 @pytest.fixture

@@ -52,6 +52,12 @@ CASES = {
     "t0-rejected-char": (T0_ATR, {"reject_char": 7}, {"reject_char"}),
     "t0-rejected-first-char": (T0_ATR, {"reject_char": 1}, {"reject_char"}),
     "t1-rejected-char": (T1_ATR, {"reject_char": 9}, {"reject_char"}),
+    # the very first character of a T=1 card (no T=0 error signal: the block goes bad)
+    "t1-rejected-first-char": (T1_ATR, {"reject_char": 1}, {"reject_char", "T=1"}),
+    # the LEN byte of the first I-block (characters 6-8: after the 5 of S(IFS request))
+    # garbled: the card must resynchronise on the silence that follows, not wait for
+    # the rest of a block that never comes
+    "t1-garbled-len": (T1_ATR, {"reject_char": 8}, {"reject_char", "T=1", "resynchronised"}),
     "t0-null-slow": (T0_ATR, {"null_bytes": 3, "null_delay_ms": 20}, {"null_bytes"}),
     # 5 NULLs 100 ms apart: each gap within WWT, the whole answer well beyond it
     "t0-null-slower-than-wwt": (T0_WI1_ATR, {"null_bytes": 5, "null_delay_ms": 100,

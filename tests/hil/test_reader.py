@@ -108,7 +108,7 @@ def test_auto_off(make_reader):
 def test_card_removed_and_inserted(reader):
     reader.idle()
     reader.client.card(False)
-    reader.client.wait("disp", "InSErt")
+    reader.client.latest("disp", "InSErt")
     reader.press("CODE")
     assert reader.client.history[-2].line == "@disp no CArd"
     reader.client.card(True)
@@ -146,3 +146,19 @@ def test_state_survives_kill(state_dir):
     r = sesame("sim", "--keys", "CODE 1 2 3 4 OK")
     assert r.returncode == 0, r
     assert json.loads((state_dir / "visa-dpa.card.json").read_text())["atc"] == 2
+
+
+@pytest.mark.sim_only
+def test_a_key_right_after_the_card_goes_in_finds_it_in(reader):
+    # `!card in` and a key in one write (one pass of the reader loop): the key must see
+    # the card, as the host was told it is in (the race behind a flaky "no code shown")
+    c = reader.client
+    reader.idle()
+    c.card(False)
+    c.latest("disp", "InSErt")
+    c.ser.write(b"!card in\n!key CODE\n")
+    c.wait("ok", "card")
+    c.wait("ok", "key")
+    shown = [e.arg for e in c.history if e.name == "disp"]
+    assert shown[-1] == "PIn", shown
+    reader.press("CLEAR")

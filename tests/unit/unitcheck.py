@@ -73,3 +73,13 @@ class Ticks:
     def __call__(self):
         self.now += self.step
         return self.now
+
+
+def micropython_time():
+    # The reader loop reads MicroPython's time.ticks_ms/ticks_diff; CPython's time module
+    # gets the same two (sesame.clock's), MicroPython's is left as it is.
+    import time
+    if not hasattr(time, "ticks_ms"):
+        from sesame import clock
+        time.ticks_ms = clock.ticks_ms
+        time.ticks_diff = clock.ticks_diff

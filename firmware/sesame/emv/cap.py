@@ -181,7 +181,8 @@ def code_from(card, cid, atc, ac, iad, data=(), be=False):
 
 
 class Cancelled(CardError):
-    # The user declined the last PIN try: no VERIFY was sent.
+    # The user declined the last PIN try (no VERIFY sent), or pressed CLEAR while the
+    # transaction ran (sesame.reader.loop raises it then).
     msg = "AbortEd"
 
 

@@ -50,34 +50,48 @@ def constructed(tag):
     return bool(tag & 0x20)
 
 
+def _object(buf, i, end):
+    # The object at or after i (padding skipped): (tag, value_start, value_end), or None
+    # at the end of the template.
+    while i < end and buf[i] in (0x00, 0xFF):  # padding between objects (Book 3 B1)
+        i += 1
+    if i >= end:
+        return None
+    tag, i = _tag(buf, i, end)
+    n, i = _length(buf, i, end)
+    if i + n > end:
+        raise BadData("TLV: value overruns its template")
+    return tag, i, i + n
+
+
 def items(buf, start=0, end=None):
     # Yields (tag, value_start, value_end) for each object at this level.
     if end is None:
         end = len(buf)
-    i = start
-    while i < end:
-        if buf[i] in (0x00, 0xFF):  # padding between objects (Book 3 B1)
-            i += 1
-            continue
-        tag, i = _tag(buf, i, end)
-        n, i = _length(buf, i, end)
-        if i + n > end:
-            raise BadData("TLV: value overruns its template")
-        yield tag, i, i + n
-        i += n
+    o = _object(buf, start, end)
+    while o is not None:
+        yield o
+        o = _object(buf, o[2], end)
 
 
 def find(buf, tag, start=0, end=None, depth=0):
-    # Depth-first search for `tag`; returns (start, end) of its value or None.
+    # Depth-first search for `tag`; returns (start, end) of its value or None. A loop over
+    # _object, not items(): a generator per nesting level is 136 bytes of heap each, which
+    # a Belgian card's nested FCI (BF0C) needed at the transaction's peak.
     if depth > _DEPTH:
         raise BadData("TLV: nested too deep")
-    for t, s, e in items(buf, start, end):
+    if end is None:
+        end = len(buf)
+    o = _object(buf, start, end)
+    while o is not None:
+        t, s, e = o
         if t == tag:
             return s, e
         if constructed(t):
             r = find(buf, tag, s, e, depth + 1)
             if r:
                 return r
+        o = _object(buf, e, end)
     return None
 
 

@@ -30,6 +30,10 @@
 #   counters                     a sesame.iso7816.session.Counters the board keeps up to date
 #                                (tx/rx characters, etu elapsed, repeats); the transports
 #                                add their retransmissions (T=1 blocks, T=0 resends)
+#   on_wait                      None, or a function the reader sets: the line calls it
+#                                every few tens of ms while read_byte waits for the card;
+#                                it may raise a CardError (CLEAR, the transaction's
+#                                deadline), which read_byte lets through
 from micropython import const
 from sesame.iso7816 import atr as _atr
 from sesame.errors import CardAbsent, CardTimeout, ProtocolError

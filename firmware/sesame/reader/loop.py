@@ -4,15 +4,34 @@
 # ends with the card deactivated and a message on the display. A board with a PC/SC
 # channel (board.pcsc) gets it served here too: the CCID slot (sesame.ccid) and its host
 # (sesame.reader.pchost, which also hooks the app and this loop) load at its first byte.
+#
+# A transaction is bounded and can be stopped: while it runs, the card line calls the
+# reader's _watch() every few tens of ms while it waits for the card (the line's optional
+# `on_wait`, see sesame.iso7816.session), which looks at the keypad and the test link and
+# raises Cancelled on CLEAR, or a CardTimeout shown "too SLOU" past the transaction's
+# deadline (a minute, see below, or the board's "transaction_s"); the line itself raises
+# CardAbsent once the card is out. The exception unwinds the transports like any card
+# failure: the PIN is wiped, the card deactivated, the message shown.
 import sys
 import time
 import select
 from sesame import VERSION
 from sesame.reader.app import App
-from sesame.emv.cap import Cap
-from sesame.errors import CardError
+from sesame.emv.cap import Cancelled, Cap
+from sesame.errors import CardError, CardTimeout
 from sesame.reader.testlink import Link
 from sesame.iso7816.session import open_session
+
+# One whole transaction (activation to the last GENERATE AC), whatever the card does: a
+# card that sends each character just inside its waiting time (ISO/IEC 7816-3 10.2: WWT
+# = 960 x WI x Fi / f, about 1 s with the default WI 10 at 3.57 MHz; EMV Book 1's T=0
+# timing lets a terminal wait WWT + D x 480 etu per character) is bounded by nothing
+# else. Real cards answer a CAP transaction (about 10 commands) in 1-3 s; the slowest we
+# know take a few seconds for one GENERATE AC with RSA (CDA) and about 10 s in all. A
+# minute, what the transports already let one command work (sesame.clock.WORK_MS), is six
+# times that and still a wait a user can sit through; CLEAR or pulling the card out ends
+# it sooner. (sesame.clock is not imported here: loaded at boot it cost the 64 KB heap
+# test its margin; the transports load it.) Boards may set "transaction_s".
 
 
 class Reader:
@@ -42,8 +61,12 @@ class Reader:
         self._feed = getattr(board, "feed_watchdog", None)
         self._sleep = getattr(board, "sleep_until_wake", None)
         self._woke = None  # ms time of the last wake
-        self._busy = False  # in a transaction
-        self._ack = False  # an injected key waits for its @ok
+        # in a transaction: its deadline (self.now ms, > 0), else 0 (one field, not two:
+        # the 64 KB heap test has no room for a bigger instance dict)
+        self._busy = 0
+        self._ack = 0  # injected keys waiting for their @ok
+        # set once (a bound method made mid-transaction would split the free heap)
+        board.line.on_wait = self._watch
 
     def _write(self, s):
         self.stdout.write(s)
@@ -77,7 +100,8 @@ class Reader:
         app = self.app
         line = self.board.line
         trace = None
-        self._busy = True
+        self._busy = self._clock() + 1 + int(
+            self.board.settings.get("transaction_s", 60) * 1000)  # 60 s: see above
         try:
             atr, transport = open_session(line)
             if self.tracing and self.link.test_build:
@@ -92,11 +116,29 @@ class Reader:
             self.link.event("error", type(e).__name__)
             return app.failed(e, self._clock())
         finally:
-            self._busy = False
+            self._busy = 0
             app._wipe()
             line.deactivate()
             if trace:
                 trace.end()
+
+    def _watch(self):
+        # The card line's on_wait (see the top of this file): acts while a transaction runs.
+        if not self._busy:
+            return
+        if self._clock() >= self._busy:  # each character in time, all of them too slow
+            e = CardTimeout()  # not a class of its own: 300 bytes the 64 KB heap lacks
+            e.msg = "too SLOU"
+            raise e
+        k = self.board.keys.poll()
+        if k is None and self._ready(0):  # _serial only then: its frame is a big one
+            k = self._serial()  # link commands are answered as in the idle loop
+            if k is not None:
+                self._ack += 1  # answered after the transaction (busy ignores keys)
+        if k == "CLEAR":
+            raise Cancelled()
+        # a card pulled out: the line's own check raises CardAbsent (drivers/cardline.py,
+        # the simulated line once `!card out` took its socket away)
 
     def _serial(self):
         # Drains the test link; returns a key to inject or None.
@@ -120,13 +162,9 @@ class Reader:
                 stdio_mode(self, cmd[1])
                 break
             if cmd[0] == "trace":
-                if not self.link.test_build:
-                    self.link.event("refused", "trace needs a test build")
-                elif cmd[1] in ("on", "off"):
-                    self.tracing = cmd[1] == "on"
-                    self.link.event("ok", "trace")
-                else:
-                    self.link.event("error", "trace on|off")
+                from sesame.reader.trace import command  # not in the heap until asked
+
+                command(self, cmd[1])
                 continue
             r = self.link.check(cmd[0], cmd[1], hasattr(self.board, "set_card"))
             if r is None:
@@ -134,6 +172,7 @@ class Reader:
             if r[0] == "card":
                 self.board.set_card(r[1])
                 self.link.event("ok", "card")
+                break  # what follows (a key) waits for the next pass, which sees the card
             else:
                 key = r[1]
                 break
@@ -159,7 +198,7 @@ class Reader:
             self.do(self.app.card_event(present, now))
         k = self._serial()
         if k is not None:
-            self._ack = True
+            self._ack += 1
         else:
             k = b.keys.poll()
         if k is not None:
@@ -186,15 +225,17 @@ class Reader:
         # OK again; the loop runs on (keys, link, card, timeout) until it decides.
         self.do(self.app.last_try(self._clock()))
         self._acked(True)  # the OK that started the transaction: the host may press the next
+        t = self._clock()
         while self.app.state == "lasttry":
             self.step(self.board.settings.get("loop_ms", 10))
+        self._busy += self._clock() - t  # the time the user took is not the card's
         return self.app.state == "busy"
 
     def _acked(self, now=False):
         # Answers an injected key (@ok key) once its effects are shown: a key pressed at
         # the last-try prompt, once the transaction it lets go on is over.
-        if self._ack and (now or not self._busy):
-            self._ack = False
+        while self._ack and (now or not self._busy):
+            self._ack -= 1
             self.link.event("ok", "key")
 
     def _about(self):

@@ -22,6 +22,19 @@ def command_text(apdu):
     return hexs(apdu)
 
 
+def command(reader, arg):
+    # `!trace on|off` for the reader loop (here, so that its code is not in the heap of a
+    # reader nobody traces): test builds only.
+    link = reader.link
+    if not link.test_build:
+        link.event("refused", "trace needs a test build")
+    elif arg in ("on", "off"):
+        reader.tracing = arg == "on"
+        link.event("ok", "trace")
+    else:
+        link.event("error", "trace on|off")
+
+
 class Trace:
     # Wraps a transport (one method, transmit); `event(name, arg)` writes a link event.
     def __init__(self, transport, event, atr=None, protocol=0):

@@ -90,6 +90,12 @@ def _what_it_said(printed: str) -> str:
     return said.decode(errors="replace").strip()[-300:]
 
 
+_QUIET_S = 0.5  # silence that ends a device's answer to the raw-REPL request
+# what a MicroPython board may print before its raw-REPL banner (a traceback, a prompt,
+# our firmware's events)
+_MICROPYTHON = (b">>>", b"Traceback", b"MicroPython", b"raw REPL", b"\n@", b"Error")
+
+
 class Board(SerialTransport):
     """The REPL of a MicroPython board on `port`: mpremote's transport (exec, eval,
     exec_raw, fs_writefile...), opened with clear errors."""
@@ -112,6 +118,11 @@ class Board(SerialTransport):
         """Interrupts whatever runs (the firmware), enters the raw REPL, and by default
         soft-resets so the copy starts with a clean heap; BoardError if the device
         does not answer like MicroPython, with what it said."""
+        said = self._probe(timeout_overall)
+        if said is not None:  # it answered, and not as MicroPython: known at once
+            raise BoardError(
+                f"{self.port} does not answer as a MicroPython board (no raw REPL; it said: "
+                f"{said!r}).\n" + INSTALL_HELP.replace("PORT", self.port))
         printed = io.StringIO()
         for attempt in range(2):  # a firmware busy with the card may miss the first Ctrl-C
             try:
@@ -133,6 +144,29 @@ class Board(SerialTransport):
                     super().enter_raw_repl(soft_reset=True, timeout_overall=timeout_overall)
             except TransportError:
                 raise BoardError(f"{self.port}: the board did not come back after a soft reset")
+
+    def _probe(self, timeout: float) -> str | None:
+        """Asks for the raw REPL once: None if the banner came or the device said nothing
+        (a busy or slow board: mpremote's attempts follow); else what it said, once it fell
+        silent for _QUIET_S (a modem's "ERROR": no need to wait out two timeouts)."""
+        ser = self.serial
+        ser.write(b"\r\x03")
+        time.sleep(0.1)
+        ser.reset_input_buffer()
+        ser.write(b"\r\x01")
+        data = b""
+        last = time.monotonic()
+        end = last + timeout
+        while b"raw REPL; CTRL-B to exit" not in data and time.monotonic() < end:
+            b = ser.read(ser.in_waiting or 1)
+            if b:
+                data += b
+                last = time.monotonic()
+            elif data and time.monotonic() - last >= _QUIET_S:
+                if any(m in data for m in _MICROPYTHON):  # slow, but one: the attempts tell
+                    return None
+                return data.decode(errors="replace").strip()[-300:]
+        return None
 
     def info(self) -> BoardInfo:
         self.exec("import sys")

@@ -17,7 +17,21 @@ from sesame_tools.cli.trace import trace
 from sesame_tools.cli.verify import verify
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Sesame(click.Group):
+    """The command group; a damaged file or state folder met anywhere is one clean line."""
+
+    def invoke(self, ctx):
+        from sesame_tools.safefile import FileError
+        from sesame_tools.vcard.profile import StateDirError
+        from sesame_tools.vcard.state import StateError
+
+        try:
+            return super().invoke(ctx)
+        except (FileError, StateError, StateDirError) as e:
+            raise click.ClickException(str(e)) from None
+
+
+@click.group(cls=Sesame, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sesame-reader")
 def main() -> None:
     """Sésame: an open EMV-CAP reader. Host tools for the simulated and real boards."""

@@ -18,6 +18,7 @@ import sesame_tools.cli.atrlist as atrlist
 
 PROTO = {0: "T=0 (character)", 1: "T=1 (block)", 15: "T=15 (global)"}
 MAX_TEXT = 256  # characters of one ATR line: 33 bytes are 99 with separators
+MAX_INPUT = 64 << 20  # standard input read at most (pcsc-tools' whole list is under 1 MB)
 CLASSES = ((1, "A 5V"), (2, "B 3V"), (4, "C 1.8V"), (8, "D RFU"), (16, "E RFU"))
 CLOCK_STOP = ("not supported", "state L", "state H", "no preference")
 
@@ -238,7 +239,7 @@ def atr(atrs, as_json, list_path) -> None:
         lookup = atrlist.CardList.load(list_path)
     except atrlist.ListError as e:
         raise click.ClickException(str(e))
-    items = list(atrs) or [ln for ln in sys.stdin.read().splitlines() if ln.strip()]
+    items = list(atrs) or _stdin_lines()
     bad = False
     for text in items:
         raw, why = parse_text(text)
@@ -253,3 +254,26 @@ def atr(atrs, as_json, list_path) -> None:
             click.echo(human(a, lookup))
             click.echo("")
     sys.exit(1 if bad else 0)
+
+
+def _stdin_lines():
+    """The non-blank lines of standard input, read in pieces: at most MAX_TEXT + 1
+    characters of a line are kept (enough to refuse it), at most MAX_INPUT bytes read in
+    all (/dev/zero ends); bytes that are not UTF-8 show as U+FFFD and fail as "not hex"."""
+    f = sys.stdin.buffer
+    total = 0
+    while total < MAX_INPUT:
+        line = f.readline(MAX_TEXT + 1)
+        if not line:
+            return
+        total += len(line)
+        if not line.endswith(b"\n") and len(line) > MAX_TEXT:  # skip the rest of it
+            while total < MAX_INPUT:
+                more = f.readline(1 << 16)
+                total += len(more)
+                if not more or more.endswith(b"\n"):
+                    break
+        text = line.decode("utf-8", "replace").strip()
+        if text:
+            yield text
+    raise click.ClickException(f"standard input is over {MAX_INPUT >> 20} MB: stopped")

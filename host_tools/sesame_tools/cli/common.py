@@ -19,9 +19,8 @@ def load_card(card: str | None) -> profiles.Profile:
         return profiles.load(card)
     except FileNotFoundError as e:
         raise click.ClickException(str(e))
-    except (OSError, ValueError, KeyError) as e:
-        raise click.ClickException(f"card profile {card or profiles.DEFAULT_CARD}: "
-                                   + (f"no {e} field" if isinstance(e, KeyError) else str(e)))
+    except (OSError, ValueError) as e:  # unreadable, not JSON, a key wrong (schema)
+        raise click.ClickException(f"card profile {card or profiles.DEFAULT_CARD}: {e}")
 
 
 def mode_options(f):
@@ -58,3 +57,52 @@ def mode_inputs(mode: str, challenge: str, amount: str, data: tuple) -> dict:
     if mode == "sign" and not fields and not amount:
         raise click.UsageError("sign needs --amount and --ref, or --data")
     return {"mode": mode, "challenge": challenge, "amount": amount, "data": fields}
+
+
+class Seconds(click.ParamType):
+    """A time in seconds: a finite number from lo to hi (click's FloatRange lets nan in)."""
+
+    name = "seconds"
+
+    def __init__(self, lo: float, hi: float):
+        self.lo, self.hi = lo, hi
+
+    def convert(self, value, param, ctx):
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not (self.lo <= v <= self.hi):  # false for nan too
+            self.fail(f"{value!r} is not a number of seconds from {self.lo:g} to {self.hi:g}",
+                      param, ctx)
+        return v
+
+
+class Port(click.ParamType):
+    """A serial port name: not empty (an empty --port must not mean "no port")."""
+
+    name = "port"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str) or not value.strip() or "\0" in value:
+            self.fail(f"{value!r} is not a serial port (e.g. /dev/ttyACM0)", param, ctx)
+        return value
+
+
+PORT = Port()
+
+
+def check_keys(keys: str | None, hint: str = "--keys") -> list[str] | None:
+    """The key names of a --keys option, or a usage error naming the first unknown one."""
+    from sesame.reader.testlink import KEYS
+
+    if keys is None:
+        return None
+    names = keys.split()
+    for k in names:
+        if k not in KEYS:
+            raise click.BadParameter(f"unknown key {k[:20]!r} (keys: {' '.join(KEYS)})",
+                                     param_hint=hint)
+    if not names:
+        raise click.BadParameter("no key given", param_hint=hint)
+    return names

@@ -7,9 +7,11 @@ import json
 import click
 
 from sesame_tools.boardio.flasher import BOARDS, Flasher
+from sesame_tools.cli.common import PORT
 
 @click.command()
-@click.option("--port", "-p", required=True, help="The board's serial port, e.g. /dev/ttyACM0.")
+@click.option("--port", "-p", type=PORT, required=True,
+              help="The board's serial port, e.g. /dev/ttyACM0.")
 @click.option("--board", type=click.Choice(list(BOARDS)),
               help="Board type (default: from the platform MicroPython reports).")
 @click.option("--wiring", type=click.Choice(["direct", "tda8024"]),

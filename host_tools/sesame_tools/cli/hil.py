@@ -9,6 +9,7 @@ import time
 
 import click
 
+from sesame_tools.cli.common import PORT, Seconds
 from sesame_tools.firmware import ROOT
 
 HIL = ROOT / "tests" / "hil"
@@ -42,14 +43,15 @@ class Summary:
 
 
 @click.command()
-@click.option("--port", "-p", help="The board's serial port (default: the simulated board).")
+@click.option("--port", "-p", type=PORT,
+              help="The board's serial port (default: the simulated board).")
 @click.option("--pin", metavar="PIN",
               help="The inserted card's PIN (or $SESAME_PIN). With --port and no PIN given, "
               "it is asked without echo: a PIN typed here stays in the shell's history. "
               "Only with --port: the simulated board's card has 1234.")
 @click.option("--spend-pin-tries", is_flag=True, help="Allow tests that present a wrong PIN "
               "(never below 2 tries left).")
-@click.option("--prompt-timeout", type=float, default=60, show_default=True,
+@click.option("--prompt-timeout", type=Seconds(0, 3600), default=60, show_default=True,
               help="Seconds to wait for a physical action (insert the card...).")
 @click.option("-k", "keyword", help="Only tests matching this pytest -k expression.")
 @click.option("-v", "--verbose", is_flag=True, help="pytest's full output.")
@@ -75,8 +77,10 @@ def hil(port, pin, spend_pin_tries, prompt_timeout, keyword, verbose) -> None:
         pin = "1234"  # the simulated board's card
     if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 12):
         raise click.BadParameter("a PIN is 4 to 12 digits", param_hint="--pin")
-    os.environ["SESAME_PIN"] = pin  # to the suite (tests/hil/conftest.py), not on a command line
-    args = [str(HIL), "-p", "no:cacheprovider", f"--rootdir={ROOT}",
+    # the PIN goes to the suite in this process (pytest's --pin, tests/conftest.py): not on
+    # a command line, and not in the environment, where the suite's own `sesame` runs
+    # (tests/hil/test_flash.py) would inherit it
+    args = [str(HIL), "-p", "no:cacheprovider", f"--rootdir={ROOT}", "--pin", pin,
             "--prompt-timeout", str(prompt_timeout), "--tb=short"]
     args += ["-v"] if verbose else ["-q", "--no-header", "-rN"]
     if port:
@@ -112,4 +116,9 @@ def hil(port, pin, spend_pin_tries, prompt_timeout, keyword, verbose) -> None:
                + (" (stopped early)" if summary.stopped else ""))
     if code == 0 and not counts.get("passed"):
         code = 1  # nothing was proven
-    sys.exit(int(code))
+    # pytest's own statuses as a command's: 4 (bad -k expression...) is a usage error, 5
+    # (no test matched) nothing proven; 3 stays "stopped" (the card refused the PIN)
+    code = {4: 2, 5: 1}.get(int(code), int(code))
+    if code == 1 and not summary.results:
+        click.echo("hil: no test matched" + (f" -k {keyword!r}" if keyword else ""), err=True)
+    sys.exit(code)

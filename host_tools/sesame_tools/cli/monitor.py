@@ -7,6 +7,7 @@ import time
 import click
 
 from sesame_tools.boardio.testlink import Event, LinkClient
+from sesame_tools.cli.common import PORT, Seconds
 
 CARD = {"in": "card inserted", "out": "card removed"}
 
@@ -36,8 +37,9 @@ def describe(ev: Event) -> str:
 
 
 @click.command()
-@click.option("--port", "-p", required=True, help="The board's serial port.")
-@click.option("--timeout", type=float, help="Stop after this many seconds (default: Ctrl-C).")
+@click.option("--port", "-p", type=PORT, required=True, help="The board's serial port.")
+@click.option("--timeout", type=Seconds(0, 10 ** 7),
+              help="Stop after this many seconds (default: Ctrl-C).")
 @click.option("--trace", "with_trace", is_flag=True,
               help="Also show each APDU of a transaction (test builds).")
 @click.option("--raw", is_flag=True, help="Print the lines as they come.")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -76,6 +77,13 @@ def pcsc(port, name, install, conf_dir, check, enter, leave) -> None:
     it, --check asks pcscd what it sees. PINs asked by PC applications through the PIN pad
     (FEATURE_VERIFY_PIN_DIRECT) are typed on the board's keypad.
     """
+    # both go into reader.conf, which pcscd reads as root: a quote, a newline or a "/"
+    # would write other directives or another file (an escape)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,31}", name):
+        raise click.BadParameter(f"{name[:40]!r}: 1-32 letters, digits, spaces, '.', '-' or "
+                                 "'_', starting with a letter or digit", param_hint="--name")
+    if port is not None and not re.fullmatch(r"[^\s\"]{1,1000}", port):
+        raise click.BadParameter(f"{port[:40]!r} is not a serial port", param_hint="--port")
     if check:
         sys.exit(run_check(name))
     if not port:
@@ -98,6 +106,8 @@ def pcsc(port, name, install, conf_dir, check, enter, leave) -> None:
     except PermissionError:
         raise click.ClickException(f"cannot write {target}: run it as root "
                                    f"(sudo {Path(sys.argv[0]).name} pcsc --port {port} --install)")
+    except OSError as e:
+        raise click.ClickException(f"cannot write {target}: {e.strerror}")
     click.echo(f"wrote {target}")
     click.echo("restart pcscd so that it reads it: sudo systemctl restart pcscd "
                "(without systemd: sudo service pcscd restart)")

@@ -15,6 +15,7 @@ import click
 from sesame.emv import tlv
 from sesame.errors import ProtocolError
 from sesame_tools.boardio.testlink import Event, LinkClient, LinkTimeout
+from sesame_tools.cli.common import PORT, Seconds, check_keys
 
 # PAN, track 1, track 2 equivalent, cardholder name, expiry and effective dates, name
 # extended, track 1/2 discretionary data, MasterCard track 2, IBAN, BIC, and the card's
@@ -119,13 +120,22 @@ def record(client: LinkClient, keys: list[str] | None, timeout: float, echo=clic
     return rec.trace()
 
 
+def _can_write(output: str) -> None:
+    """-o: checked before the transaction is spent (the file is written after it)."""
+    import os
+
+    folder = os.path.dirname(os.path.abspath(output))
+    if os.path.isdir(output) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise click.BadParameter(f"cannot write {output!r}", param_hint="-o")
+
+
 @click.command()
-@click.option("--port", "-p", required=True, help="The board's serial port.")
+@click.option("--port", "-p", type=PORT, required=True, help="The board's serial port.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the trace here (default: standard output).")
 @click.option("--keys", help='Press these keys over the link instead of waiting for the user, '
               'e.g. "CODE 1 2 3 4 OK" (test builds).')
-@click.option("--timeout", type=float, default=120, show_default=True,
+@click.option("--timeout", type=Seconds(1, 86400), default=120, show_default=True,
               help="Seconds to wait for the transaction.")
 @click.option("--keep-card-data", is_flag=True,
               help="Keep the PAN, track data, name, dates, IBAN/BIC and the card's certificates "
@@ -145,10 +155,13 @@ def trace(port, output, keys, timeout, keep_card_data) -> None:
       sesame trace -p /dev/pts/5 -o resp.json --keys "RESPOND 1 2 3 4 OK 1 2 3 4 5 6 7 8 OK"
       sesame replay resp.json --mode respond --challenge 12345678
     """
+    names = check_keys(keys) if keys else None
+    if output:
+        _can_write(output)
     client = LinkClient(port)
     try:
         client.sync()
-        t = record(client, keys.split() if keys else None, timeout)
+        t = record(client, names, timeout)
     except LinkTimeout as e:
         raise TraceError(f"the reader does not answer: {e}")
     finally:

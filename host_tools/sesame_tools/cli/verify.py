@@ -30,9 +30,17 @@ def verify(code, card, mode, challenge, amount, data, window) -> None:
     if len(code) > 2:  # e.g. `--data 1234 42 0891 9705`: the fields ran into the code
         raise click.UsageError("CODE is one number, or two groups (\"1234 5678\"); give "
                                "--data fields separated by commas or repeat --data")
+    from sesame_tools.cli.card import repair_hint
+    from sesame_tools.vcard.state import StateError
+
     p = load_card(card)
     try:
         result, atc = issuer.verify(p, " ".join(code), window=window, **inputs)
+    except StateError as e:
+        raise click.ClickException(f"issuer state {e}: no code is accepted until "
+                                   f"`{repair_hint(card)}` repairs it")
+    except OSError as e:
+        raise click.ClickException(f"issuer state: {e.filename}: {e.strerror}")
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="CODE")
     if result == issuer.ACCEPTED:

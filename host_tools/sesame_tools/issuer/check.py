@@ -26,7 +26,7 @@ from pathlib import Path
 from sesame.emv import cap, tlv
 from sesame_tools.vcard import state as states
 from sesame_tools.vcard.emv import cryptogram
-from sesame_tools.vcard.profile import Profile, state_dir
+from sesame_tools.vcard.profile import Profile, safe_name, state_dir
 
 ACCEPTED, REJECTED, REPLAYED = "accepted", "rejected", "replayed"
 MODES = (cap.IDENTIFY, cap.RESPOND, cap.SIGN)
@@ -34,6 +34,7 @@ MAX_CHALLENGE = 8  # digits of a challenge / reference (UN, n8)
 MAX_AMOUNT = 12  # digits of an amount in cents (9F02, n12)
 MAX_FIELDS = 10  # Mode-2 TDS data fields
 MAX_FIELD = 10  # digits per TDS field
+MAX_CODE = 20  # digits of a code: 8, up to 10 with the static Visa IPB, a few more with others
 _KEEP = 200  # accepted counters remembered to recognise replays
 _CID = b"\x80"  # the first GENERATE AC answers an ARQC
 
@@ -69,8 +70,8 @@ def check_inputs(mode: str, challenge: str = "", amount: str = "", data: tuple =
 def normalise(code: str) -> str:
     """'1234 5678' or '12345678' -> '12345678'; raises ValueError on anything else."""
     digits = "".join(code.split())
-    if not digits.isdigit() or len(digits) < 8:
-        raise ValueError(f"a code is 8 or more digits, got {code!r}")
+    if not (digits.isascii() and digits.isdigit() and 8 <= len(digits) <= MAX_CODE):
+        raise ValueError(f"a code is 8 to {MAX_CODE} digits, got {code[:24]!r}")
     return digits
 
 
@@ -138,8 +139,27 @@ def atc_filter(p: Profile):
     return mask, bits
 
 
+def _record_check(d: dict) -> str:
+    if not states.whole(d["last_atc"], 0, 0xFFFF):
+        return f"last_atc {d['last_atc']!r} is not a counter 0-65535"
+    used = d["used"]
+    if not (isinstance(used, list) and all(
+            isinstance(u, list) and len(u) == 2 and states.whole(u[0], 0, 0xFFFF)
+            and isinstance(u[1], str) for u in used)):
+        return "used is not a list of [ATC, code]"
+    if not (isinstance(d["accepted"], list) and all(states.whole(a, 0, 0xFFFF) for a in d["accepted"])):
+        return "accepted is not a list of counters"
+    return ""
+
+
+def read_record(path: Path, p: Profile) -> dict:
+    """The issuer's record of one card; StateError when it is damaged (no code is then
+    accepted: a lost record could let a code be accepted twice)."""
+    return states.read(path, {"last_atc": p.atc, "accepted": [], "used": []}, _record_check)
+
+
 def issuer_state_path(p: Profile) -> Path:
-    return state_dir() / f"{p.name}.issuer.json"
+    return state_dir() / f"{safe_name(p.name)}.issuer.json"
 
 
 def verify(p: Profile, code: str, mode: str = cap.IDENTIFY, challenge: str = "",
@@ -155,7 +175,7 @@ def verify(p: Profile, code: str, mode: str = cap.IDENTIFY, challenge: str = "",
     path = Path(path or issuer_state_path(p))
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one check at a time per card
-        st = states.read(path, {"last_atc": p.atc, "accepted": [], "used": []})
+        st = read_record(path, p)
         last = int(st["last_atc"])
         for atc, used in reversed(st["used"]):
             if used == code:

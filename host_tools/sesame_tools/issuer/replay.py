@@ -10,16 +10,18 @@ unmatched command answers 6A82.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from sesame.emv import cap
+from sesame.iso7816 import atr as _atr
+from sesame_tools import safefile
 from sesame.reader.trace import command_text
 from sesame_tools.issuer.check import check_inputs
 
 UNMATCHED = bytes.fromhex("6A82")
 WRONG_LENGTH = bytes.fromhex("6700")
 _INS_VERIFY = 0x20
+MAX_BYTES = 4 << 20  # a trace of one transaction is a few kB
+MAX_EXCHANGES = 10_000  # a CAP transaction makes about 10 (a card with a large PSE, 100)
+_MAX_HEX = 2 * 261  # a short APDU or response: 5 + 255 + 1 bytes, 256 + 2
 
 
 def _hex(s: str) -> bytes:
@@ -45,10 +47,11 @@ class TraceError(ValueError):
 
 def _hex_field(x, i: int, key: str) -> str:
     v = x.get(key) if isinstance(x, dict) else None
-    if not isinstance(v, str):
-        raise TraceError(f"exchange {i + 1}: no {key!r} hex string")
+    if not isinstance(v, str) or len(v) > _MAX_HEX:
+        raise TraceError(f"exchange {i + 1}: no {key!r} hex string of at most {_MAX_HEX // 2} bytes")
     try:
-        _hex(v)
+        # only a command may hold "?" (the masked PIN digits of a recorded VERIFY)
+        bytes.fromhex(v) if key == "r" or "?" not in v else _hex(v)
     except ValueError:
         raise TraceError(f"exchange {i + 1}: {key!r} is not hex: {v[:40]!r}") from None
     return v
@@ -64,10 +67,15 @@ def parse(trace) -> tuple[bytes, int, list[tuple[bytes, bytes, bytes]]]:
     try:
         atr_b = bytes.fromhex(atr)
     except (TypeError, ValueError):
-        raise TraceError(f"atr is not hex: {atr!r}") from None
+        raise TraceError(f"atr is not hex: {str(atr)[:40]!r}") from None
     protocol = trace.get("protocol", 0)
-    if protocol not in (0, 1):
+    if type(protocol) is not int or protocol not in (0, 1):
         raise TraceError(f"protocol is 0 or 1, not {protocol!r}")
+    if len(atr_b) > _atr.MAX_LEN:
+        raise TraceError(f"atr is {len(atr_b)} bytes, more than an ATR can be ({_atr.MAX_LEN})")
+    if len(trace["exchanges"]) > MAX_EXCHANGES:
+        raise TraceError(f"{len(trace['exchanges'])} exchanges, more than a transaction makes "
+                         f"({MAX_EXCHANGES})")
     out = []
     for i, x in enumerate(trace["exchanges"]):
         c, r = _hex_field(x, i, "c"), _hex_field(x, i, "r")
@@ -81,15 +89,12 @@ def parse(trace) -> tuple[bytes, int, list[tuple[bytes, bytes, bytes]]]:
 
 
 def load(path) -> dict:
-    """A trace file as a dict; TraceError if it is not JSON."""
+    """A trace file as a dict; TraceError if it is not one: not a regular file, over
+    MAX_BYTES, not UTF-8 JSON or nested too deep."""
     try:
-        text = Path(path).read_text()
-    except UnicodeDecodeError:
-        raise TraceError("not a text file (a trace is JSON)") from None
-    try:
-        return json.loads(text)
-    except ValueError as e:
-        raise TraceError(f"not JSON ({e})") from None
+        return safefile.read_json(path, MAX_BYTES)
+    except safefile.FileError as e:
+        raise TraceError(str(e)) from None
 
 
 class ReplayCard:

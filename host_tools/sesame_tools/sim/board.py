@@ -39,7 +39,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import termios
 import threading
 import time
@@ -47,6 +46,7 @@ import tty
 from pathlib import Path
 
 from sesame_tools.firmware import ROOT, board_files
+from sesame_tools.sim import rundir
 from sesame_tools.sim.pcsc import PcscChannel
 from sesame_tools.vcard import profile as profiles
 from sesame_tools.vcard.server import VirtualCard
@@ -59,8 +59,6 @@ _CTRL_C = 3
 _HOLD_S = 2.0  # after a SIGINT, what follows waits for the REPL at most this long
 _MAX_PENDING = 1 << 20  # output nobody reads is dropped beyond this, like a USB CDC
 _PC_ON, _PC_OFF = b"@ok pcsc\n", b"@ok pcsc off\n"  # the PC/SC mode of a one-UART board
-
-
 def micropython_exe() -> str:
     """The unix port: next to this Python (the project's venv) or on PATH."""
     here = Path(sys.executable).parent / "micropython"
@@ -77,12 +75,14 @@ class SimBoard:
     def __init__(self, card: str | None = None, auto_off_s: float = 35, test_build: bool = True,
                  heap: str | None = None, state_file: Path | None = None, inserted: bool = True,
                  firmware: str = "source", flash_dir: Path | str | None = None,
-                 flash_size: int = 0, pcsc: str | None = "pty"):
+                 flash_size: int = 0, pcsc: str | None = "pty",
+                 transaction_s: float | None = None):
         if firmware not in ("source", "blank"):
             raise ValueError("firmware must be 'source' or 'blank'")
         self.profile = profiles.load(card)
         self.vcard = VirtualCard(self.profile, state_file)
-        self.settings = {"auto_off_s": auto_off_s, "test_build": test_build, "inserted": inserted}
+        self.settings = {"auto_off_s": auto_off_s, "test_build": test_build, "inserted": inserted,
+                         **({} if transaction_s is None else {"transaction_s": transaction_s})}
         self.heap = heap
         self.firmware = firmware
         self.flash_size = flash_size
@@ -92,7 +92,7 @@ class SimBoard:
         self._master = self._slave = -1
         self._running_r = -1  # rom.py tells on this pipe whether code runs ("x") or not
         self._code_runs = False
-        self._dir = tempfile.TemporaryDirectory(prefix="sesame-sim-")
+        self._dir = rundir.new()  # what killed runs left is removed first
         run = Path(self._dir.name)
         self.flash = Path(flash_dir) if flash_dir else run / "flash"
         self.log = run / "stderr.log"

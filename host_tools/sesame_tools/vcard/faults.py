@@ -17,6 +17,9 @@
   "always_corrupt": true every T=1 block's EDC is wrong (unrecoverable)
   "reject_char": n      the n-th character the card receives after the ATR is rejected
                         once (T=0: error signal, the reader repeats it; T=1: garbled)
+  "slow_bytes_ms": t    every character the card sends after the ATR comes t ms after the
+                        one before (each within its waiting time when t is just under it);
+                        the card stops sending when the reader deactivates or resets it
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Faults:
         self.bad_procedure = int(link.get("bad_procedure", 0))
         self.always_corrupt = bool(link.get("always_corrupt", False))
         self.reject_char = int(link.get("reject_char", 0))
+        self.slow_bytes = float(link.get("slow_bytes_ms", 0)) / 1000
         self.rx_chars = 0  # characters received (reject_char counts them)
         self.sent = 0  # characters sent after the ATR
         self.received = 0

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
+import re
+import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from sesame.emv import tlv
+from sesame.errors import CardError
+from sesame_tools import safefile
+from sesame_tools.vcard import schema
 from sesame_tools.vcard.crypto import icc_mk_option_a
 
 DEFAULT_CARD = "visa_dpa"
+MAX_BYTES = 256 * 1024  # a profile is a few kB; 64 records of 254 bytes fit
+_BUNDLED = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def cards_dir() -> Path:
     return Path(str(resources.files("sesame_tools.vcard") / "cards"))
+
+
+class StateDirError(OSError):
+    def __str__(self) -> str:
+        return self.strerror
 
 
 def state_dir() -> Path:
@@ -23,8 +36,35 @@ def state_dir() -> Path:
     d = os.environ.get("SESAME_STATE_DIR") or os.path.join(
         os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "sesame")
     p = Path(d)
-    p.mkdir(parents=True, exist_ok=True)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StateDirError(e.errno, f"state folder {p}: {e.strerror} (set $SESAME_STATE_DIR "
+                            "to a folder you can write)") from None
+    _clean_leftovers(p)
     return p
+
+
+def _clean_leftovers(d: Path) -> None:
+    """Temporary files of a write a killed run did not finish (state.write renames them
+    into place within milliseconds: one a minute old is a leftover)."""
+    now = time.time()
+    for t in d.glob("*.tmp"):
+        try:
+            if now - t.lstat().st_mtime > 60:
+                t.unlink()
+        except OSError:
+            pass
+
+
+def safe_name(name: str) -> str:
+    """A file name for a profile's state files: the name's letters, digits, '-' and '_'
+    (anything else, a '/' or '..' included, becomes '_'), plus a short hash of the whole
+    name when something was replaced, so two names never share a file."""
+    safe = _SAFE.sub("_", name)[:64] or "card"
+    if safe != name:
+        safe += "-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return safe
 
 
 def _hex(s: str | None) -> bytes:
@@ -97,14 +137,22 @@ def _default_records(p: dict, ipb: bytes | None, iaf: bytes | None) -> dict:
 
 def load(card: str | os.PathLike | None = None) -> Profile:
     """Load a profile by path, or by name among the bundled cards (default: visa_dpa)."""
-    card = card or DEFAULT_CARD
+    card = DEFAULT_CARD if card is None else card
     path = Path(card)
-    if not path.exists():
-        path = cards_dir() / (str(card) + ("" if str(card).endswith(".json") else ".json"))
-    if not path.exists():
+    if not os.path.lexists(path) and _BUNDLED.match(str(card).removesuffix(".json")):
+        path = cards_dir() / (str(card).removesuffix(".json") + ".json")
+    if str(card) == "" or not os.path.lexists(path):
         names = ", ".join(sorted(p.stem for p in cards_dir().glob("*.json")))
-        raise FileNotFoundError(f"no card profile {card!r} (bundled: {names})")
-    p = json.loads(path.read_text())
+        raise FileNotFoundError(f"no card profile {str(card)!r} (bundled: {names})")
+    try:
+        p = safefile.read_json(path, MAX_BYTES)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no card profile {str(card)!r}") from None
+    schema.check(p)  # SchemaError (a ValueError) naming the key
+    return _build(p, path)
+
+
+def _build(p: dict, path: Path) -> Profile:
     if "icc_mk" in p:
         icc_mk = bytes.fromhex(p["icc_mk"])
     else:
@@ -118,7 +166,7 @@ def load(card: str | os.PathLike | None = None) -> Profile:
             records[(sfi, rec)] = bytes.fromhex(body)
     else:
         records = _default_records(p, ipb, iaf)
-    return Profile(
+    prof = Profile(
         name=p.get("name", path.stem), atr=bytes.fromhex(p["atr"]), aid=bytes.fromhex(p["aid"]),
         label=p.get("label", ""), pan=p["pan"], psn=p.get("psn", "00"),
         expiry=p.get("expiry", "301231"), icc_mk=icc_mk, pin=p["pin"],
@@ -133,6 +181,12 @@ def load(card: str | os.PathLike | None = None) -> Profile:
         extra_aids=[bytes.fromhex(a) for a in p.get("extra_aids", [])],
         select_sw={bytes.fromhex(k): int(v, 16) for k, v in p.get("select_sw", {}).items()},
         fci_issuer_data=_hex(p.get("fci_issuer_data")))
+    for key in ("cdol1", "cdol2", "pdol"):  # DOLs the virtual card fills at each transaction
+        try:
+            tlv.dol(getattr(prof, key), tlv.LC_MAX)
+        except CardError:
+            raise schema.SchemaError(f"{key}: not a data object list (tag, length pairs)") from None
+    return prof
 
 
 def with_tck(hexatr: str) -> str:

@@ -21,6 +21,7 @@ listed in vcard/faults.py.
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import time
@@ -51,7 +52,7 @@ def after_atr_bytes(spec: str, atr: bytes) -> bytes:
 
 
 def state_path(p: profiles.Profile) -> Path:
-    return profiles.state_dir() / f"{p.name}.card.json"
+    return profiles.state_dir() / f"{profiles.safe_name(p.name)}.card.json"
 
 
 class VirtualCard:
@@ -119,6 +120,7 @@ class LinkSession:
         self.pps = bytearray()
         self.last = 0
         self.out = bytearray()
+        self.slow_at = -1  # fault slow_bytes_ms: the frames in out from here go out slowly
         self.held = None  # characters held back after one sent with a parity error
         self.burst = 0  # characters received since we last spoke
         self.discard = False  # after our error signal, until the reader repeats
@@ -133,6 +135,8 @@ class LinkSession:
             self.last = c
             if self.inverse:
                 c = INVERSE[c]
+            if after_atr and self.faults.slow_bytes and self.slow_at < 0:
+                self.slow_at = len(self.out)
             if after_atr and self.faults.parity():
                 self.out += bytes((0x45, c))
                 if self.mode != "t1":
@@ -153,12 +157,25 @@ class LinkSession:
 
     def _flush(self) -> bool:
         if self.out:
+            out, self.out, slow, self.slow_at = self.out, bytearray(), self.slow_at, -1
             try:
-                self.conn.sendall(self.out)
+                self.conn.sendall(out[:slow] if slow >= 0 else out)
+                if slow >= 0:
+                    self._slowly(out[slow:])
             except OSError:
                 return False
-            self.out = bytearray()
         return True
+
+    def _slowly(self, frames: bytes) -> None:
+        # Fault slow_bytes_ms: one character at a time, each after the pause. Whatever the
+        # reader sends meanwhile (a deactivation, a reset) ends it: a card without power
+        # sends nothing.
+        for i in range(0, len(frames), 2):
+            if select.select([self.conn], [], [], self.faults.slow_bytes)[0]:
+                self.faults.note("slow_bytes cut")
+                return
+            self.conn.sendall(frames[i:i + 2])
+        self.faults.note("slow_bytes")
 
     def _reset(self, warm: bool) -> None:
         self.powered = True
@@ -192,7 +209,9 @@ class LinkSession:
         self.burst += 1
         if f.reject_char and f.rx_chars == f.reject_char and self.mode in ("t0", "t1", "atr"):
             f.note("reject_char")
-            if self.mode == "t1":
+            # before the first block the mode is still "atr": a card that will speak T=1
+            # (its first protocol; a PPS would have told otherwise) has no error signal
+            if self.mode == "t1" or (self.mode == "atr" and self.protocols[0] == 1):
                 b ^= 0x10  # no error signal in T=1: the block's EDC will be wrong
             else:
                 self.discard = True
@@ -265,6 +284,12 @@ class LinkSession:
         self.mode = "t1" if t == 1 else "t0"
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.powered = False  # out of the slot: no power
+
+    def _run(self) -> None:
         buf = b""
         with self.conn:
             while True:

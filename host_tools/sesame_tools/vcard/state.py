@@ -1,4 +1,6 @@
-"""Small JSON state files written atomically (write a temporary file, fsync, rename)."""
+"""Small JSON state files written atomically (write a temporary file, fsync, rename), and
+read back as untrusted input: a file that is truncated, empty, not JSON or holds the wrong
+types is a StateError naming it (the commands say how to repair it), never a traceback."""
 
 from __future__ import annotations
 
@@ -7,12 +9,38 @@ import os
 import tempfile
 from pathlib import Path
 
+from sesame_tools import safefile
 
-def read(path: Path, default: dict) -> dict:
+MAX_BYTES = 1 << 20  # an issuer file remembers 200 codes: about 10 kB
+
+
+class StateError(ValueError):
+    """A damaged state file: `path` and what is wrong with it."""
+
+    def __init__(self, path: Path, why: str):
+        super().__init__(f"{path} is damaged ({why})")
+        self.path, self.why = Path(path), why
+
+
+def read(path: Path, default: dict, check=None) -> dict:
+    """The file's object over `default`; `check(d)` returns what is wrong with it or ""."""
     try:
-        return {**default, **json.loads(Path(path).read_text())}
+        d = safefile.read_json(path, MAX_BYTES)
     except FileNotFoundError:
         return dict(default)
+    except safefile.FileError as e:
+        raise StateError(path, str(e)) from None
+    if not isinstance(d, dict):
+        raise StateError(path, "not a JSON object")
+    d = {**default, **d}
+    why = check(d) if check else ""
+    if why:
+        raise StateError(path, why)
+    return d
+
+
+def whole(v, lo: int, hi: int) -> bool:
+    return type(v) is int and lo <= v <= hi
 
 
 def write(path: Path, data: dict) -> None:
@@ -43,9 +71,17 @@ class CardState:
 
     def __init__(self, path: Path, atc: int, tries: int):
         self.path = Path(path)
-        d = read(self.path, {"atc": atc, "pin_tries": tries})
-        self.atc = int(d["atc"])
-        self.pin_tries = int(d["pin_tries"])
+        d = read(self.path, {"atc": atc, "pin_tries": tries}, _card_check)
+        self.atc = d["atc"]
+        self.pin_tries = d["pin_tries"]
 
     def save(self) -> None:
         write(self.path, {"atc": self.atc, "pin_tries": self.pin_tries})
+
+
+def _card_check(d: dict) -> str:
+    if not whole(d["atc"], 0, 0xFFFF):
+        return f"atc {d['atc']!r} is not a counter 0-65535"
+    if not whole(d["pin_tries"], 0, 15):
+        return f"pin_tries {d['pin_tries']!r} is not 0-15"
+    return ""

@@ -9,6 +9,13 @@ import time
 
 from sesame.iso7816 import edc
 
+# A block's characters follow each other within the character waiting time (CWT = 11 +
+# 2^CWI etu, ISO 7816-3 11.4.3); after longer silence the card drops a partial block and
+# waits for a new one (a garbled LEN would otherwise leave it waiting for bytes that never
+# come). On the simulated line the etu is notional and the host schedules threads, so the
+# silence that ends a block here is at least this (the reader waits BWT + 100 ms first).
+RESYNC_S = 0.05
+
 
 class T1Card:
     def __init__(self, applet, crc: bool = False, ifsc: int = 254, faults=None):
@@ -20,6 +27,7 @@ class T1Card:
 
     def reset(self) -> None:
         self.buf = bytearray()
+        self._at = 0.0  # when the last character came (time.monotonic)
         self.ns = 0  # N(S) of our next I-block
         self.nr = 0  # N(S) we expect from the reader
         self.ifsd = 32  # the reader's max INF until S(IFS request)
@@ -38,6 +46,11 @@ class T1Card:
 
     def feed(self, b: int) -> bytes:
         """One character from the reader; returns the characters to send back."""
+        now = time.monotonic()
+        if self.buf and now - self._at > RESYNC_S:
+            self._note("resynchronised")
+            self.buf = bytearray()
+        self._at = now
         self.buf.append(b)
         if self._need() > 0:
             return b""
