@@ -24,6 +24,7 @@ from sesame.iso7816.session import Counters
 
 CLK_HZ = const(4_000_000)  # the card clock
 _ACTIVATION_US = const(10_500)  # RST low 42 000 clocks (EMV Book 1 8.1.2: 40 000-45 000)
+_HOOK_US = const(20_000)  # on_wait at most this often: a key scan is not free
 _MAX_WAIT_US = const(60_000_000)  # one wait at most (a BWT x WTX can be longer): ticks_diff
 # of the 32-bit boards' microsecond clock reaches 2^29 us (537 s) at most
 _VCC_RISE_US = const(5_000)  # soft start (gate RC about 1 ms): VCC up before CLK starts
@@ -180,12 +181,13 @@ class CardLine:
 
     def _wait(self, limit_us):
         # Until the port has a character (rx_any()): feeds the watchdog, notices a removed
-        # card, lets the reader look at its keys (on_wait, which may raise), gives up
-        # after limit_us.
+        # card, lets the reader look at its keys (on_wait, which may raise) every
+        # _HOOK_US, gives up after limit_us. A slow hook never turns a character that came
+        # meanwhile into a timeout: the port is asked again before giving up.
         ready = self.rx_any
         if limit_us > _MAX_WAIT_US:
             limit_us = _MAX_WAIT_US
-        t0 = time.ticks_us()
+        t0 = hook = time.ticks_us()
         n = 0
         while not ready():
             n += 1
@@ -194,9 +196,11 @@ class CardLine:
                     self.feed()
                 if not self.present():
                     raise CardAbsent("card removed")
-                if self.on_wait is not None:
+                now = time.ticks_us()
+                if self.on_wait is not None and time.ticks_diff(now, hook) >= _HOOK_US:
                     self.on_wait()
-                if time.ticks_diff(time.ticks_us(), t0) > limit_us:
+                    hook = now
+                if time.ticks_diff(time.ticks_us(), t0) > limit_us and not ready():
                     raise CardTimeout("card silent")
 
     def _turnaround(self):

@@ -13,6 +13,14 @@
 # I/O and CLK itself; its OFF output is the card-detect, low = no card or fault). The I/O
 # pin never has its internal pull-up: it would feed an unpowered card (the pull-up is the
 # wiring's, to the card's VCC, or the TDA8024's own).
+#
+# Garbage collection: a collection stops the CPU for milliseconds (3-4 ms for this
+# firmware's heap, measured on the emulated Pico) while the state machine's RX FIFO holds
+# 4 characters: 4.5 ms at the default rate, 1.1 ms after PPS to D = 4. None may run while
+# the card can be sending, so while the line is active main.py's allocation threshold
+# (gc.threshold) is off, and write() collects when the free heap runs low: the card is
+# silent then, waiting for our command.
+import gc
 import time
 from micropython import const
 from machine import Pin, freq, mem32
@@ -31,6 +39,7 @@ _SM0_ADDR = const(0x0D4)
 # 4.3 Book 1 9.2.2 (T=0 error detection and correction) repeats a character at most 3 times
 # (4 transmissions), then the terminal deactivates.
 _REPEATS = const(3)
+_GC_ROOM = const(16_384)  # free heap below which write() collects (one exchange needs far less)
 _MIN_ETU_CLOCKS = const(31)  # fastest rate PPS goes to: F/D >= 31 clocks (7.75 us per etu,
 # 93 us per character: time for the CPU to empty the 4-word RX FIFO in a block of 254)
 
@@ -51,6 +60,7 @@ class PioCardLine(CardLine):
         self.fresh = True
         self.ts = True
         self.t = 0
+        self.gc_threshold = None  # main.py's gc.threshold while the line is active
 
     def _defaults(self):
         super()._defaults()
@@ -61,6 +71,10 @@ class PioCardLine(CardLine):
     def _start_port(self):
         if freq() != SYS_HZ:  # CLK and the etu would no longer agree
             raise ProtocolError("system clock %d Hz, not %d" % (freq(), SYS_HZ))
+        if self.gc_threshold is None:  # no collection while the card may send (see top)
+            self.gc_threshold = gc.threshold()
+            gc.threshold(-1)
+        gc.collect()
         sm = rp2.StateMachine(0, card_pio.card_io, freq=2000, in_base=self.io, out_base=self.io,
                               set_base=self.io, jmp_pin=self.io)
         sm.exec(card_pio.SET_PINS_0)
@@ -130,6 +144,9 @@ class PioCardLine(CardLine):
                 sm.get(None, 23)
             self.port = None
         Pin(self.io_n, Pin.IN)
+        if self.gc_threshold is not None:
+            gc.threshold(self.gc_threshold)
+            self.gc_threshold = None
 
     # ---- contract (the rest in drivers/cardline.py) ----
     def set_convention(self, inverse):
@@ -178,6 +195,8 @@ class PioCardLine(CardLine):
 
     def write(self, data):
         sm = self._ready()
+        if gc.mem_free() < _GC_ROOM:  # the card waits for us: a collection is harmless now
+            gc.collect()
         if self.fresh:  # the ATR is over: signal errors from now on (T=0), in its convention
             self.fresh = False
             self._mode(self._loop())

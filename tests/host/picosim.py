@@ -42,6 +42,7 @@ if str(FIRMWARE) not in sys.path:
 pio = rp2shim.load("drivers.card_pio")
 PROG = pio.card_io
 CALL_NS = 2_000
+GC_NS = 4_000_000  # one gc.collect() of the firmware's heap on the Pico (emulated: 3.3-4 ms)
 DEFAULT_SYS_HZ = 125_000_000  # the build's clk_sys after a lightsleep
 PIO0 = 0x50200000
 SM0_CLKDIV, SM0_ADDR = 0x0C8, 0x0D4  # RP2040 datasheet 3.7: PIO registers
@@ -246,6 +247,7 @@ class PicoSim:
         self.clock.hooks.append(self._catch_up)
         self.machine = self._machine()
         self.time = self._time()
+        self.gc = self._gc()
 
     def attach(self, card):
         self.card = card
@@ -277,6 +279,29 @@ class PicoSim:
         mod.ticks_add = lambda a, b: a + b
         mod.sleep_us = lambda us: sim.clock.advance(us * 1000)
         mod.sleep_ms = lambda ms: sim.clock.advance(ms * 1_000_000)
+        return mod
+
+    # ---- gc ----
+    def _gc(self):
+        # MicroPython's gc as the line uses it; a collection stops the CPU GC_NS (measured
+        # on the emulated Pico for this firmware's heap), so one that fell while the card
+        # sends would cost characters here as on the chip.
+        sim = self
+        mod = types.ModuleType("gc")
+        mod.level = 2048  # main.py's allocation threshold
+        mod.collections = 0
+
+        def threshold(n=None):
+            if n is None:
+                return mod.level
+            mod.level = n
+
+        def collect():
+            mod.collections += 1
+            sim.clock.advance(GC_NS)
+
+        mod.threshold, mod.collect = threshold, collect
+        mod.mem_free = lambda: 150_000
         return mod
 
     # ---- machine ----
@@ -484,6 +509,8 @@ class PicoSim:
             m = importlib.import_module(name)
             if hasattr(m, "time"):
                 m.time = self.time
+            if hasattr(m, "gc"):
+                m.gc = self.gc
             out.append(m)
         return out[1:] if modules else out
 

@@ -198,3 +198,45 @@ def test_activation_refused_when_the_system_clock_is_not_120_mhz():
     with pytest.raises(ProtocolError):
         line.cold_reset()
     assert card.atrs == 0
+
+
+def test_no_garbage_collection_while_the_card_may_send():
+    """A collection stops the CPU for ~4 ms (picosim.GC_NS), longer than the 4-word RX FIFO
+    lasts at D = 4: the line turns main.py's allocation threshold off while it is active,
+    collects at activation and before a command when the heap runs low (the card waits
+    for us then), and gives the threshold back at deactivation."""
+    line, card, sim = make_line(peer=script((5, b"\x90\x00")))
+    gc = sim.gc
+    line.cold_reset()
+    assert gc.level == -1 and gc.collections == 1  # off, and a clean heap to start
+    read_atr(line, len(ATR))
+    gc.mem_free = lambda: 1_000  # low: the next command collects before it goes out
+    line.write(bytes.fromhex("80CA9F1700"))
+    assert gc.collections == 2
+    assert (line.read_byte(9600), line.read_byte(9600)) == (0x90, 0x00)
+    line.deactivate()
+    assert gc.level == 2048
+    ok(card)
+
+
+def test_a_slow_reader_hook_is_not_a_silent_card():
+    """The reader's on_wait (its keypad scan and test link, drivers/cardline.py) may take
+    milliseconds: longer than the short wait for a sent character's verdict (40 etu). A
+    character that came meanwhile is taken, not reported as a silent card, and the hook is
+    called at most every 20 ms (here while the card takes 500 etu, 46 ms, to answer)."""
+    line, card, sim = make_line(peer=script((5, b"\xa4"), (14, b"\x61\x1c")), answer_etu=500)
+    calls = []
+
+    def hook():
+        calls.append(sim.clock.now)
+        sim.clock.advance(5_000_000)  # 5 ms: a slow key scan
+
+    line.on_wait = hook
+    line.cold_reset()
+    read_atr(line, len(ATR))
+    line.write(SELECT)
+    assert line.read_byte(9600) == 0xA4
+    line.write(b"1PAY.SYS.DDF01")
+    assert (line.read_byte(9600), line.read_byte(9600)) == (0x61, 0x1C)
+    assert calls and all(b - a >= 20_000_000 for a, b in zip(calls, calls[1:]))
+    ok(card)
