@@ -4,8 +4,9 @@ tests/hil, with a make_reader that boots the flashed emulated Pico and a Reader 
 `board` is the Emulator (card switch through "!card in|out", vcard sessions to inspect).
 
 Settings a test asks of the simulator other than the card (heap, auto-off, production
-build) need the board re-flashed: skipped here with that reason. Cases the firmware fails
-against a correct card are strict xfails naming the defect (as in test_emu_card_timing.py)."""
+build) need the board re-flashed: skipped here with that reason, as are the PPS cases to a
+rate the Pico's line does not run. A case the firmware fails against a correct card would
+be a strict xfail naming the defect (as in test_emu_card_timing.py); none is left."""
 
 from __future__ import annotations
 
@@ -43,15 +44,8 @@ test_issuer_accepts_code_once = _reader.test_issuer_accepts_code_once
 test_every_code_is_new = _reader.test_every_code_is_new
 test_wrong_pin_shows_tries_left = _reader.test_wrong_pin_shows_tries_left
 
-INVERSE_12 = ("firmware defect 'inverse ATR at 12 etu spacing' (see test_emu_card_timing.py): the "
-              "card at the pins sends its ATR 12 etu apart by default")
 NO_FAST_RATE = ("the Pico's line does not run TA1 96 (Fi 512 / Di 32 = 16 clocks per etu, below "
                 "rp2_cardline's 31): it does not negotiate, where the simulated board does")
-XFAIL = {
-    "t0-inverse": INVERSE_12,
-    "t1-inverse": INVERSE_12,
-    "warm-atr-differs": INVERSE_12,
-}
 SKIP = {
     "t0-pps": NO_FAST_RATE,
     "t1-pps": NO_FAST_RATE,
@@ -73,8 +67,6 @@ def _known(request):
     name = callspec.params.get("name") if callspec else None
     if name in SKIP:
         pytest.skip(SKIP[name])
-    if name in XFAIL:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=XFAIL[name]))
 
 
 @pytest.fixture
