@@ -67,6 +67,10 @@ class PinCard:
         self._null_delay = 0.0
         self._wtx_delay = 0.0
         self.frames = 0  # frames handed to the virtual card (tests, figures)
+        self._t = 0.0  # emulated time of the character being handed over, seconds
+
+    def _now(self) -> float:
+        return self._t
 
     # -- one card in the slot ------------------------------------------------------
 
@@ -138,6 +142,9 @@ class PinCard:
             chunks, ended = self._frame(_N)
             return self._reply(chunks, ended)
         b = int(req["b"])
+        if "t" in req:  # the T=1 card measures silences on the line's clock: emulated time
+            self._t = float(req["t"]) / 1e9
+            ls.t1.clock = self._now
         pps_ok = ls.faults.fired.get("pps ok", 0)
         if ls.mode == "atr" and (b == 0xFF and self._pps is None):
             self._pps = bytearray()

@@ -14,6 +14,9 @@ from sesame.iso7816 import edc
 # waits for a new one (a garbled LEN would otherwise leave it waiting for bytes that never
 # come). On the simulated line the etu is notional and the host schedules threads, so the
 # silence that ends a block here is at least this (the reader waits BWT + 100 ms first).
+# The silence is measured on the line's clock (`clock`): the wall clock on the simulated
+# board's socket, emulated time at the emulated Pico's pins (slower than the wall clock:
+# its characters may come far apart in wall time and close on the line).
 RESYNC_S = 0.05
 
 
@@ -23,11 +26,12 @@ class T1Card:
         self.crc = crc
         self.ifsc = ifsc  # what we announced: the reader's blocks may carry this much
         self.faults = faults
+        self.clock = time.monotonic  # the line's time in seconds (see RESYNC_S)
         self.reset()
 
     def reset(self) -> None:
         self.buf = bytearray()
-        self._at = 0.0  # when the last character came (time.monotonic)
+        self._at = 0.0  # when the last character came (self.clock)
         self.ns = 0  # N(S) of our next I-block
         self.nr = 0  # N(S) we expect from the reader
         self.ifsd = 32  # the reader's max INF until S(IFS request)
@@ -46,7 +50,7 @@ class T1Card:
 
     def feed(self, b: int) -> bytes:
         """One character from the reader; returns the characters to send back."""
-        now = time.monotonic()
+        now = self.clock()
         if self.buf and now - self._at > RESYNC_S:
             self._note("resynchronised")
             self.buf = bytearray()

@@ -607,7 +607,7 @@ export class SmartCard {
     const kind = this.repeatNext ? 'R' : 'D';
     this.repeatNext = false;
     this.note('rx', { b: rx.value });
-    this.request({ card: kind, b: rx.value }, (reply) => {
+    this.request({ card: kind, b: rx.value, t: this.board.nanos }, (reply) => {
       if (reply.reject) {
         this.note('card rejects the character', { b: rx.value });
         this.repeatNext = true;
