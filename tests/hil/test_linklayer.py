@@ -138,11 +138,9 @@ def test_unrecoverable_fault_shows_error(make_reader, tmp_path, name):
 
 
 def test_t1_fits_a_68k_heap(make_reader, tmp_path):
-    # T=1 code (sesame.iso7816.t1, sesame.iso7816.edc) and its block buffers load only for T=1 cards (and
-    # T=0's only for T=0 cards): a T=0 card runs in 60 KB, a T=1 card in about 65 KB
-    # (`make bench`); 68 KB keeps a 3 KB margin
-    # (a board without the PC/SC channel: tests/hil/test_heap.py has one with it; 69 KB:
-    # the T=1 flow needed exactly 68 KB before the PC/SC hooks in the loop, about 200 bytes)
-    r = make_reader(card=card(tmp_path, "t1-small-heap", T1_ATR, {}), heap="69K", pcsc=None)
+    # T=1 code (sesame.iso7816.t1, sesame.iso7816.edc) and its block buffers load only for
+    # T=1 cards (and T=0's only for T=0 cards): a T=0 card runs in 63 KB, a T=1 card in
+    # 68 KB (`make bench`; a board without the PC/SC channel)
+    r = make_reader(card=card(tmp_path, "t1-small-heap", T1_ATR, {}), heap="68K", pcsc=None)
     assert CODE_RE.match(r.get_code())
     assert "T=1" in happened(r)

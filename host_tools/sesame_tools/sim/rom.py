@@ -91,11 +91,13 @@ def run_file(name):
     except OSError:
         return
     try:
-        src = f.read()
+        # compiled, then the source dropped before the code runs: a board's pyexec reads
+        # main.py through its lexer and keeps no copy (1 KB of a 64 KB heap, here)
+        code = compile(f.read(), name, "exec")
         f.close()
         running(True)
         try:
-            exec(compile(src, name, "exec"), g)
+            exec(code, g)
         finally:
             running(False)
     except SystemExit:
