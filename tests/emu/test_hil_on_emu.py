@@ -53,11 +53,6 @@ SKIP = {
     "t1-inverse-pps": NO_FAST_RATE,
     "t0-pps-refused": NO_FAST_RATE,
     "t1-pps-wrong": NO_FAST_RATE,
-    # the case's 100 ms NULL gaps exceed its ATR's WWT (TC2 01: 960 etu = 89 ms); only the
-    # simulated board's 100 ms of slack on every wait lets a reader take them
-    "t0-null-slower-than-wwt": "its NULL bytes come 100 ms apart, beyond its WWT of 89 ms "
-                               "(the simulated board adds 100 ms to every wait): a card out of "
-                               "ISO 7816-3, which a real reader rightly times out",
 }
 
 

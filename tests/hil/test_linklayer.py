@@ -59,8 +59,9 @@ CASES = {
     # the rest of a block that never comes
     "t1-garbled-len": (T1_ATR, {"reject_char": 8}, {"reject_char", "T=1", "resynchronised"}),
     "t0-null-slow": (T0_ATR, {"null_bytes": 3, "null_delay_ms": 20}, {"null_bytes"}),
-    # 5 NULLs 100 ms apart: each gap within WWT, the whole answer well beyond it
-    "t0-null-slower-than-wwt": (T0_WI1_ATR, {"null_bytes": 5, "null_delay_ms": 100,
+    # 5 NULLs 70 ms apart: each gap within WWT (TC2 01: 960 etu = 89 ms at 4 MHz), the
+    # whole answer well beyond it
+    "t0-null-slower-than-wwt": (T0_WI1_ATR, {"null_bytes": 5, "null_delay_ms": 70,
                                              "null_on": 3}, {"null_bytes"}),
     "t1-corrupt-edc": (T1_ATR, {"corrupt_edc": 3}, {"corrupt_edc", "repeat asked"}),
     "t1-crc-corrupt-edc": (T1_CRC_ATR, {"corrupt_edc": 3}, {"corrupt_edc", "repeat asked"}),

@@ -118,9 +118,12 @@ class LinkClient:
         if k not in KEYS:
             raise ValueError(f"unknown key {k[:20]!r} (keys: {' '.join(KEYS)})")
         self.send(f"!key {k}")
-        ev = self.wait_any(("ok", "refused", "error"), timeout)
-        if ev.name != "ok":
-            raise RuntimeError(f"key {k!r} not accepted: {ev.arg}")
+        while True:  # an "@ok ping" left over from sync() is not this key's answer
+            ev = self.wait_any(("ok", "refused", "error"), timeout)
+            if ev.name != "ok":
+                raise RuntimeError(f"key {k!r} not accepted: {ev.arg}")
+            if ev.arg == "key":
+                return
 
     def wait_any(self, names, timeout: float = 10.0, on_event=None) -> Event:
         end = time.monotonic() + timeout
