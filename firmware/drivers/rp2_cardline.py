@@ -19,7 +19,11 @@
 # 4 characters: 4.5 ms at the default rate, 1.1 ms after PPS to D = 4. None may run while
 # the card can be sending, so while the line is active main.py's allocation threshold
 # (gc.threshold) is off, and write() collects when the free heap runs low: the card is
-# silent then, waiting for our command.
+# silent then, waiting for our command. gc.mem_free() is no cheap question either: it walks
+# the whole allocation table (gc_info), about 3.5 ms on the Pico's 190 KB heap, and asked
+# before every command it was a quarter of an Identify's CPU time (make bench's real-port
+# profile). So it is asked again only after as many commands as could have used the room
+# left, at _ALLOC_PER_WRITE each: about once a transaction.
 import gc
 import time
 from micropython import const
@@ -40,6 +44,9 @@ _SM0_ADDR = const(0x0D4)
 # (4 transmissions), then the terminal deactivates.
 _REPEATS = const(3)
 _GC_ROOM = const(16_384)  # free heap below which write() collects (one exchange needs far less)
+# What the reader may allocate between two commands, at most: an Identify allocates about
+# 25 KB over some 40 commands (make bench, real port), the largest step a record's TLV.
+_ALLOC_PER_WRITE = const(4096)
 _MIN_ETU_CLOCKS = const(31)  # fastest rate PPS goes to: F/D >= 31 clocks (7.75 us per etu,
 # 93 us per character: time for the CPU to empty the 4-word RX FIFO in a block of 254)
 
@@ -61,6 +68,7 @@ class PioCardLine(CardLine):
         self.ts = True
         self.t = 0
         self.gc_threshold = None  # main.py's gc.threshold while the line is active
+        self.gc_skip = 0  # commands before write() asks gc.mem_free() again
 
     def _defaults(self):
         super()._defaults()
@@ -75,6 +83,7 @@ class PioCardLine(CardLine):
             self.gc_threshold = gc.threshold()
             gc.threshold(-1)
         gc.collect()
+        self.gc_skip = 0
         sm = rp2.StateMachine(0, card_pio.card_io, freq=2000, in_base=self.io, out_base=self.io,
                               set_base=self.io, jmp_pin=self.io)
         sm.exec(card_pio.SET_PINS_0)
@@ -195,8 +204,14 @@ class PioCardLine(CardLine):
 
     def write(self, data):
         sm = self._ready()
-        if gc.mem_free() < _GC_ROOM:  # the card waits for us: a collection is harmless now
-            gc.collect()
+        if self.gc_skip:
+            self.gc_skip -= 1
+        else:
+            free = gc.mem_free()
+            if free < _GC_ROOM:  # the card waits for us: a collection is harmless now
+                gc.collect()
+                free = gc.mem_free()
+            self.gc_skip = max(0, free - _GC_ROOM) // _ALLOC_PER_WRITE
         if self.fresh:  # the ATR is over: signal errors from now on (T=0), in its convention
             self.fresh = False
             self._mode(self._loop())

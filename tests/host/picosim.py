@@ -43,6 +43,8 @@ pio = rp2shim.load("drivers.card_pio")
 PROG = pio.card_io
 CALL_NS = 2_000
 GC_NS = 4_000_000  # one gc.collect() of the firmware's heap on the Pico (emulated: 3.3-4 ms)
+GC_INFO_NS = 3_500_000  # one gc.mem_free(): a walk of the whole allocation table (gc_info)
+HEAP_FREE = 150_000  # the Pico's free heap after a collection, about (191 KB at boot)
 DEFAULT_SYS_HZ = 125_000_000  # the build's clk_sys after a lightsleep
 PIO0 = 0x50200000
 SM0_CLKDIV, SM0_ADDR = 0x0C8, 0x0D4  # RP2040 datasheet 3.7: PIO registers
@@ -290,6 +292,8 @@ class PicoSim:
         mod = types.ModuleType("gc")
         mod.level = 2048  # main.py's allocation threshold
         mod.collections = 0
+        mod.asked = 0  # gc.mem_free() calls
+        mod.free = HEAP_FREE  # what mem_free() says: tests lower it to stand for allocations
 
         def threshold(n=None):
             if n is None:
@@ -298,10 +302,15 @@ class PicoSim:
 
         def collect():
             mod.collections += 1
+            mod.free = HEAP_FREE
             sim.clock.advance(GC_NS)
 
-        mod.threshold, mod.collect = threshold, collect
-        mod.mem_free = lambda: 150_000
+        def mem_free():
+            mod.asked += 1
+            sim.clock.advance(GC_INFO_NS)
+            return mod.free
+
+        mod.threshold, mod.collect, mod.mem_free = threshold, collect, mem_free
         return mod
 
     # ---- machine ----

@@ -36,3 +36,26 @@ def test_minimum_of_the_default_card_by_hand():
     # READ RECORD 7 (6C) + 30 and 7 + 83, GET DATA 12, VERIFY 16, GENERATE AC 37 + 28,
     # closing GENERATE AC 39 (its 61xx not fetched)
     assert minimum(load("visa_dpa")) == 46 + 26 + 37 + 90 + 12 + 16 + 65 + 39
+
+
+def test_wire_at_the_pins_split():
+    """The real-port bench's reading of the card's log (devtools/emubench.at_pins): a
+    character every 12 etu is wire; what a side waits beyond that before speaking is the
+    card's answer (after the reader's character) or the reader's turnaround (after the
+    card's); the rate of the moment (PPS) gives the etu."""
+    from sesame_tools.devtools.emubench import at_pins
+
+    etu = 372 / 4e6 * 1e9
+    log = [{"t": 0, "what": "inserted"}, {"t": 1, "what": "cold reset", "hz": 4e6}]
+    t = 10e6
+    for what, gap in (("tx", 0), ("tx", 12), ("rx", 40), ("rx", 12), ("tx", 16)):
+        t += gap * etu
+        log.append({"t": t, "what": what, "b": 0})
+    log.append({"t": t + 1, "what": "rate", "f": 372, "d": 4})
+    log.append({"t": t + 12 * etu / 4, "what": "rx", "b": 0})
+    w = at_pins(log)
+    assert w["chars"] == 6 and w["turns"] == 2  # card then reader: twice
+    assert abs(w["turn_ms"] - 28 * etu / 1e6) < 1e-9
+    assert abs(w["answer_ms"] - 4 * etu / 1e6) < 1e-9
+    assert abs(w["chars_ms"] - (4 * 12 * etu + 12 * etu / 4) / 1e6) < 1e-9
+    assert abs(w["span_ms"] - (80 * etu + 3 * etu) / 1e6) < 1e-9

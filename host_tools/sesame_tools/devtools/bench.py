@@ -20,6 +20,8 @@
 3. Heap: the smallest MicroPython heap (unix port, 64-bit: objects about twice their
    size on the 32-bit boards) in which `sesame sim --keys "CODE <pin> OK"` still gives a
    code, for a T=0 and a T=1 card, found by bisection in steps of 2 KB.
+4. The real port (sesame_tools.devtools.emubench): heap, boot, CPU and wire at the pins of
+   the rp2 port on the emulated Pico, beside the unix-port figures above.
 
     python -m sesame_tools.devtools.bench [--quick]
 """
@@ -35,6 +37,7 @@ from pathlib import Path
 
 from sesame.iso7816.atr import Atr
 from sesame_tools.boardio.mpybuild import compile_mpy
+from sesame_tools.devtools import emubench
 from sesame_tools.devtools.minimum import minimum
 from sesame_tools.firmware import ROOT, board_files
 from sesame_tools.sim.board import micropython_exe
@@ -183,8 +186,10 @@ def main(argv: list[str]) -> int:
         print(f"wire: one Identify transaction (card clock {CLOCK_HZ / 1e6:g} MHz)")
         print(f"  {'link':<10} {'F/D':>8} {'sent':>5} {'recv':>5} {'etu':>6} {'resent':>6} "
               f"{'wire ms':>8} {'host ms':>8}")
+        link_ms = {}
         for name in (["T=0", "T=1"] if quick else CASES):
             w = wire(name, work)
+            link_ms[name] = w["wire_ms"]
             f, dd = w["rate"]
             print(f"  {name:<10} {f'{f}/{dd}':>8} {w['tx'] + w['setup'][0]:>5} "
                   f"{w['rx'] + w['setup'][1]:>5} {w['etu'] + w['setup'][2]:>6} "
@@ -204,6 +209,7 @@ def main(argv: list[str]) -> int:
         for card, pin in (("visa_dpa", "1234"), ("t1_card", "1234")):
             kb = min_heap(card, pin)
             print(f"  {card:<10} {'over 128' if kb is None else kb} KB")
+        emubench.report(work, {n: (CASES[n][0], link_ms[n]) for n in ("T=0", "T=1")})
     return 0
 
 

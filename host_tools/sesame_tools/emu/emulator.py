@@ -90,7 +90,7 @@ class Emulator:
     def __init__(self, card: str | None = None, state_file: Path | None = None,
                  inserted: bool = True, flash_file: Path | str | None = None,
                  timing: dict | None = None, fast: bool = False, card_control: bool = True,
-                 events: bool = False):
+                 events: bool = False, watch: tuple[str, ...] = (), heap: dict | None = None):
         self.profile = profiles.load(card)
         self.vcard = VirtualCard(self.profile, state_file)
         self.pincard = PinCard(self.vcard)
@@ -101,6 +101,9 @@ class Emulator:
         self.card_control = card_control
         self.events = events
         self.card_events: list[dict] = []  # with events=True: everything the card saw
+        self.watch = list(watch)  # texts the board prints, timed from power-on: seen()
+        self.heap = heap  # MicroPython's heap from the .elf (symbols.heap_spec): heap figures
+        self._seen: dict[str, dict] = {}
         self.port: str | None = None
         self.proc: subprocess.Popen | None = None
         self.resets = 0
@@ -133,6 +136,7 @@ class Emulator:
             "flash": str(self.flash_file) if self.flash_file else None,
             "fast": self.fast, "inserted": self.inserted, "events": self.events,
             "timing": self.timing, "control_fd": theirs.fileno(),
+            "watch": self.watch, "heap": self.heap,
             "pins": {"io": pins.CARD_IO, "clk": pins.CARD_CLK, "rst": pins.CARD_RST,
                      "vcc": pins.CARD_VCC, "detect": pins.CARD_DETECT},
         }
@@ -282,6 +286,35 @@ class Emulator:
     def save_flash(self) -> None:
         self._ask({"cmd": "save"}, 10)
 
+    def watch_for(self, text: str) -> None:
+        """From now on, note when the board prints `text` (seen(text) waits for it)."""
+        with self._reply_cv:
+            self._seen.pop(text, None)
+        self._send({"cmd": "watch", "text": text})
+
+    def seen(self, text: str, timeout: float = 60.0) -> dict:
+        """When the board first printed a text of `watch`: {nanos (world), chip_nanos (since
+        this power-on), heap_free (gc.mem_free() then, with `heap`)}."""
+        end = time.monotonic() + timeout
+        with self._reply_cv:
+            while text not in self._seen:
+                left = end - time.monotonic()
+                if left <= 0 or not self.alive():
+                    raise EmuError(f"the emulated Pico did not print {text!r}")
+                self._reply_cv.wait(min(left, 0.2))
+            return self._seen[text]
+
+    def profile_start(self, until: str | None = None, after: str | None = None) -> None:
+        """Counts the CPU's cycles per address from now (or from when the host sends the
+        text `after` to the board) until the board prints `until` (or profile_report());
+        with `heap`, samples the free heap every 100 us."""
+        self._ask({"cmd": "profile", "until": until, "after": after}, 10)
+
+    def profile_report(self) -> dict:
+        """The profile (ended now if still running): span_ns, awake_ns, cycles, pcs
+        [[address, cycles]...], heap_first, heap_min (bytes free), heap_samples."""
+        return self._ask({"cmd": "profile_report"}, 60)
+
     # -- control channel -----------------------------------------------------------
 
     def _send(self, msg: dict) -> None:
@@ -341,6 +374,10 @@ class Emulator:
             self.resets = msg.get("resets", self.resets)
         elif ev == "card":
             self.card_events.append(msg)
+        elif ev == "seen":
+            with self._reply_cv:
+                self._seen.setdefault(msg["text"], msg)
+                self._reply_cv.notify_all()
         elif ev == "error":
             self._errors.append(msg.get("what", str(msg)))
         if "id" in msg:

@@ -98,11 +98,16 @@ export class Board {
     this.timer = null;
     this.laters = []; // {at (world ns), fn}: host actions in emulated time (a key's release)
     this.stallSamples = []; // [{t, sm, pcs}]: the CPU's PCs while a PIO push stalled
+    this.profile = null; // a running profile.js Profile (bench): the CPU's cycles per address
     this.boot();
   }
 
   boot(cause = 'por') {
     const old = this.chip;
+    if (this.profile) {
+      this.profile.stop(); // a profile is of one power-on
+      this.profile = null;
+    }
     if (old) {
       this.baseNanos += old.rp2040.clock.nanos;
       this.flashImage.set(old.rp2040.flash.subarray(0, FLASH_SIZE));
@@ -231,8 +236,13 @@ export class Board {
           break;
         }
         clock.tick(next.nanos - clock.nanosCounter);
-      } else {
+      } else if (this.profile === null) {
         clock.tick(core.executeInstruction() * cycleNanos);
+      } else {
+        const pc = core.PC;
+        const cycles = core.executeInstruction();
+        this.profile.add(pc, cycles, cycleNanos);
+        clock.tick(cycles * cycleNanos);
       }
       if (this.interrupt) {
         this.interrupt = false;

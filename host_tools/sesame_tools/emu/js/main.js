@@ -6,16 +6,23 @@
 // control_fd (3 unless CONFIG says): the control channel, one JSON object a line both ways:
 //   harness -> board: {"cmd": "insert"|"remove"|"reset"|"timing"|"key"|"status"|"save"|"quit", ...}
 //                     {"re": id, ...}: the answer to a card request
+//                     {"cmd": "profile", "after": text, "until": text}: count the CPU's
+//                     cycles (profile.js) from when the host sends `after` (or now) until
+//                     the board prints `until`; "profile_report": what was counted;
+//                     {"cmd": "watch", "text": t}: an event when the board prints t
 //   board -> harness: {"ev": "ready"|"reset"|"card"|"status"|"saved"|"error", ...}
 //                     {"req": id, "card": "C"|"W"|"O"|"D"|"R"|"N", "b": byte}: the card at the
 //                     pins hands a character (or a reset) to the virtual card and waits
+//                     {"ev": "seen", "text", "nanos", "chip_nanos", "heap_free"}: a watch
 // CONFIG: {bootrom, uf2, flash (file kept between runs, or null), fast, pins: {io, clk, rst,
-//          vcc, detect}, inserted, timing: {...card.js DEFAULT_TIMING}}
+//          vcc, detect}, inserted, timing: {...card.js DEFAULT_TIMING}, watch: [text...]
+//          (watched from power-on), heap: {ctx, size, start} (MicroPython's heap, .elf)}
 import fs from 'fs';
 import net from 'net';
 import { Board } from './board.js';
 import { SmartCard } from './card.js';
 import { Nets } from './nets.js';
+import { HeapView, Profile } from './profile.js';
 
 const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 
@@ -35,6 +42,61 @@ const traces = [];
 const waiting = new Map();
 let board = null;
 let card = null;
+const heapView = config.heap ? new HeapView(config.heap) : null;
+let profile = null; // the last profile (running or stopped)
+let profileAfter = null;
+let profileUntil = null;
+let inTail = ''; // the end of the host's input, for profileAfter
+const watches = (config.watch || []).map((text) => ({ text }));
+let outTail = ''; // the end of the board's output, so a watched text split over packets is seen
+
+/** The board's serial output: to the host, and through the watches. */
+function serialOut(data) {
+  process.stdout.write(data);
+  if (!watches.length && profileUntil === null) {
+    return;
+  }
+  const text = outTail + Buffer.from(data).toString('latin1');
+  for (let i = watches.length - 1; i >= 0; i--) {
+    const w = watches[i];
+    if (text.includes(w.text)) {
+      watches.splice(i, 1);
+      const heap = heapView ? heapView.free(board.rp2040.sram) : null;
+      send({ ev: 'seen', text: w.text, nanos: board.nanos,
+             chip_nanos: board.rp2040.clock.nanos, heap_free: heap });
+    }
+  }
+  if (profileUntil !== null && text.includes(profileUntil)) {
+    profileUntil = null;
+    stopProfile();
+  }
+  outTail = text.slice(-64);
+}
+
+/** The host's bytes to the board's USB serial (a profile may start on them). */
+function serialIn(data) {
+  if (profileAfter !== null) {
+    const text = inTail + data.toString('latin1');
+    if (text.includes(profileAfter)) {
+      profileAfter = null;
+      startProfile();
+    }
+    inTail = text.slice(-64);
+  }
+  board.serialIn(data);
+}
+
+function startProfile() {
+  profile = new Profile(board, heapView);
+  board.profile = profile;
+}
+
+function stopProfile() {
+  if (profile) {
+    profile.stop();
+  }
+  board.profile = null;
+}
 
 const host = {
   request(msg, callback) {
@@ -75,7 +137,7 @@ function main() {
     flashImage,
     fast: !!config.fast,
     nets,
-    onSerial: (data) => process.stdout.write(data),
+    onSerial: serialOut,
     onReset: (b) => {
       if (card) {
         card.attach(b.chip);
@@ -96,7 +158,7 @@ function main() {
   }
   nets.onShort = (pin) => send({ ev: 'error', what: `short circuit on GPIO${pin}` });
 
-  process.stdin.on('data', (chunk) => board.serialIn(chunk));
+  process.stdin.on('data', serialIn);
   process.stdin.on('end', () => quit());
   let buf = '';
   control.on('data', (chunk) => {
@@ -209,6 +271,24 @@ function handle(msg) {
         traces: traces.splice(0),
         stall_samples: board.stallSamples,
       });
+      break;
+    case 'profile':
+      stopProfile();
+      profile = null;
+      profileAfter = msg.after || null;
+      inTail = '';
+      if (profileAfter === null) {
+        startProfile();
+      }
+      profileUntil = msg.until || null;
+      send({ ev: 'profile', id: msg.id });
+      break;
+    case 'profile_report':
+      stopProfile();
+      send({ ev: 'profile', id: msg.id, ...(profile ? profile.report() : {}) });
+      break;
+    case 'watch':
+      watches.push({ text: msg.text }); // answered by a 'seen' event
       break;
     case 'save':
       saveFlash(true);
