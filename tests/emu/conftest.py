@@ -49,7 +49,30 @@ def pytest_collection_modifyitems(config, items):
         config._emu_deselected = len(long)
 
 
+_RESULTS: dict[str, dict[str, list[str]]] = {}  # file -> outcome -> test ids (the long run)
+
+
+def pytest_runtest_logreport(report):
+    if LONG not in report.keywords or not report.nodeid.startswith("tests/emu/"):
+        return
+    if report.when == "call" or report.outcome != "passed":
+        if hasattr(report, "wasxfail"):
+            outcome = "xfail (known defect)" if report.skipped else "XPASS"
+        else:
+            outcome = report.outcome
+        file, _, test = report.nodeid.partition("::")
+        _RESULTS.setdefault(file.rsplit("/", 1)[-1], {}).setdefault(outcome, []).append(test)
+
+
 def pytest_terminal_summary(terminalreporter):
+    if _RESULTS:
+        terminalreporter.write_sep("-", "emulated Pico: what passes (make emu-test)")
+        for file, outcomes in sorted(_RESULTS.items()):
+            n = sum(len(v) for v in outcomes.values())
+            terminalreporter.write_line(f"  {file}: {len(outcomes.get('passed', []))} of {n} passed")
+            for outcome, tests in sorted(outcomes.items()):
+                names = " ".join(t.split("[", 1)[1].rstrip("]") if "[" in t else t for t in tests)
+                terminalreporter.write_line(f"    {outcome}: {names}")
     n = getattr(terminalreporter.config, "_emu_deselected", 0)
     if n:
         terminalreporter.write_line(f"{n} long emulated-Pico tests deselected: `make emu-test` "

@@ -23,6 +23,10 @@ pytestmark = pytest.mark.emu_matrix
 T0_ATR = "3B6500002063CB6800"  # visa_dpa: T=0 only, no TCK, TB1 00 TC1 00
 T0_INV_ATR = "3F6500002063CB6800"
 T0_N10_ATR = "3B65000A2063CB6800"  # TC1 0A: extra guard time N = 10 etu
+T0_N1_ATR = "3B6500012063CB6800"
+T0_N5_ATR = "3B6500052063CB6800"
+T0_N255_ATR = "3B6500FF2063CB6800"  # TC1 FF: T=0 characters 12 etu apart (ISO 7816-3 8.3)
+T1_N255_ATR = with_tck("3BC0FF8131FE45")  # TC1 FF with T=1: 11 etu apart (CGT, 11.2)
 T0_TA1_91 = "3B15912063CB6800"  # TA1 91: Fi 512, Di 1 (512 clocks per etu)
 T0_TA1_12 = "3B15122063CB6800"  # TA1 12: Fi 372, Di 2 (186 clocks per etu)
 T0_TA1_13 = "3B15132063CB6800"  # TA1 13: Fi 372, Di 4 (93 clocks per etu)
@@ -48,6 +52,14 @@ CASES = {
     "t0-rejected-error-1-etu": (T0_ATR, {"reject_char": 7}, {"error_len_etu": 1}, {"reject_char"}),
     "t0-rejected-error-2-etu": (T0_ATR, {"reject_char": 7}, {"error_len_etu": 2}, {"reject_char"}),
     "t0-guard-n10-answer-30": (T0_N10_ATR, {}, {"answer_etu": 30}, {"T=0"}),  # 12 + N < 30
+    "t0-guard-n1-answer-16": (T0_N1_ATR, {}, {"answer_etu": 16}, {"T=0"}),
+    "t0-guard-n5-answer-16": (T0_N5_ATR, {}, {"answer_etu": 16}, {"T=0"}),
+    "t0-guard-n255": (T0_N255_ATR, {}, {"answer_etu": 16}, {"T=0"}),
+    "t1-guard-n255-char-11": (T1_N255_ATR, {}, {"char_etu": 11}, {"T=1"}),
+    "t1-bits-long": (T1_ATR, {}, {"bit_error_etu": 0.2}, {"T=1"}),
+    "t1-bits-short": (T1_ATR, {}, {"bit_error_etu": -0.2}, {"T=1"}),
+    "t1-answer-16-char-12": (T1_ATR, {}, {"answer_etu": 16, "char_etu": 12}, {"T=1"}),
+    "t1-byte-after-atr": (T1_ATR, {}, {"atr_extra": "00"}, {"T=1"}),
     "t0-null-bytes": (T0_ATR, {"null_bytes": 3, "null_delay_ms": 20}, {}, {"null_bytes"}),
     "t1-direct": (T1_ATR, {}, {}, {"T=1"}),
     "t1-inverse-13": (T1_INV_ATR, {}, {"char_etu": 13}, {"T=1", "inverse"}),

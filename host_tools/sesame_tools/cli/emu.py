@@ -28,7 +28,7 @@ from sesame_tools.emu.firmware import MissingPart
 @click.option("--atr-clocks", type=int, help="Card: RST rising to its ATR, in clock cycles "
               "(400..40000; default 5000).")
 @click.option("--char-etu", type=float, help="Card: start-to-start spacing of its characters "
-              "(>= 12 etu; default 12).")
+              "(>= 12 etu, 11 for a T=1 card with TC1 = 255; default 12).")
 @click.option("--answer-etu", type=float, help="Card: the reader's last start bit to the "
               "card's first answer (>= 16 etu; default 16).")
 @click.option("--bit-error-etu", type=float, help="Card: where its 10th bit boundary lands "

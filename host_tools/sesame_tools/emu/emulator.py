@@ -72,7 +72,8 @@ def check_timing(timing: dict) -> dict:
     bad = [k for k in timing if k not in TIMING_KEYS]
     if bad:
         raise ValueError(f"unknown card timing {', '.join(bad)} (known: {', '.join(TIMING_KEYS)})")
-    limits = {"atr_clocks": (400, 40000), "char_etu": (12, 1000), "answer_etu": (16, 1e7),
+    # char_etu 11: only for a T=1 card whose TC1 is 255 (CGT = 11 etu, ISO 7816-3 11.2)
+    limits = {"atr_clocks": (400, 40000), "char_etu": (11, 1000), "answer_etu": (16, 1e7),
               "bit_error_etu": (-0.2, 0.2), "error_at_etu": (10.3, 10.7),
               "error_len_etu": (1, 2), "check_at_etu": (10.8, 11.2),
               "repeat_after_etu": (2, 100), "max_repeats": (1, 100)}
