@@ -322,7 +322,8 @@ def emu_cases(work: Path, good: dict, special: list[tuple[str, str]]) -> list[Ca
     no_uf2.mkdir(exist_ok=True)
     (no_uf2 / "readme.txt").write_text("no firmware here\n")
     for what, value in (("a text file", str(text)), ("an empty file", str(empty)),
-                        ("a folder without the .uf2", str(no_uf2)), ("missing", str(work / "nope.uf2")),
+                        ("a folder without the .uf2", str(no_uf2)),
+                        ("missing", str(work / "nope.uf2")),
                         ("a FIFO", str(work / "fifo")), ("/dev/zero", "/dev/zero"),
                         ("a card profile", str(work / "emu-profile-7.json"))):
         emu(f"emu $SESAME_PICO_UF2 {what}", env={"SESAME_PICO_UF2": value})

@@ -68,8 +68,9 @@ def keymap() -> tuple:
 class Emulator:
     """Start with start(); `port` is then the pty path a client opens; stop() ends it."""
 
-    def __init__(self, card: str | profiles.Profile | None = None, state_file: Path | None = None,
-                 inserted: bool = True, flash_file: Path | str | None = None,
+    def __init__(self, card: str | profiles.Profile | None = None,
+                 state_file: Path | None = None, inserted: bool = True,
+                 flash_file: Path | str | None = None,
                  timing: dict | None = None, fast: bool = False, card_control: bool = True,
                  events: bool = False):
         self.timing = check_timing(timing or {})
@@ -155,7 +156,8 @@ class Emulator:
             pass
         if not self._ready.is_set() or self.proc.poll() is not None:
             # node's own error, without its stack ("    at ..." lines): one line
-            said = [ln.strip() for ln in self.errors().splitlines() if ln.strip() and not ln[0].isspace()]
+            said = [ln.strip() for ln in self.errors().splitlines()
+                    if ln.strip() and not ln[0].isspace()]
             msg = "; ".join(said)[:500] or "no answer from the emulator"
             self.stop()
             raise EmuError(f"the emulated Pico did not start: {msg}")
