@@ -1,6 +1,6 @@
 """The tree shows the layers: firmware subpackages import only downward, nothing in the pure
 firmware touches silicon, the host tools have no import cycle, and no module outside the
-tests is over 400 lines."""
+tests is over 400 lines (the emulated Pico's JavaScript too)."""
 
 from __future__ import annotations
 
@@ -122,6 +122,17 @@ def test_host_tools_have_no_import_cycle():
 def test_no_module_over_400_lines(top):
     long = {str(p.relative_to(ROOT)): n for p in (ROOT / top).rglob("*.py")
             if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, f"modules over 400 lines: {long}"
+
+
+EMU_JS = HOST / "sesame_tools" / "emu" / "js"
+
+
+def test_no_emulator_js_module_over_400_lines():
+    # the emulated Pico's JavaScript, its tests (js/test/) too; node_modules is npm's
+    files = [p for p in EMU_JS.rglob("*.js") if "node_modules" not in p.relative_to(EMU_JS).parts]
+    assert len(files) > 10 and any(p.parent.name == "test" for p in files)  # the walk saw them
+    long = {str(p.relative_to(ROOT)): n for p in files if (n := len(p.read_text().splitlines())) > 400}
     assert not long, f"modules over 400 lines: {long}"
 
 

@@ -8,10 +8,10 @@ import time
 
 import click
 
-from sesame_tools.cli.common import CARD_HELP
+from sesame_tools.cli.common import CARD_HELP, load_card
 from sesame_tools.emu.emulator import EmuError, Emulator
 from sesame_tools.emu.firmware import MissingPart
-
+from sesame_tools.emu.options import MAX_ATR_EXTRA, FlashFileError
 
 
 @click.command()
@@ -36,7 +36,8 @@ from sesame_tools.emu.firmware import MissingPart
 @click.option("--error-len-etu", type=float, help="Card: length of its error signal "
               "(1..2 etu; default 1.5).")
 @click.option("--tck", is_flag=True, help="Card: send a TCK after an ATR that offers T=0 only.")
-@click.option("--atr-extra", metavar="HEX", help="Card: bytes it sends after its ATR.")
+@click.option("--atr-extra", metavar="HEX", help="Card: bytes it sends after its ATR (hex, "
+              f"at most {MAX_ATR_EXTRA}).")
 @click.option("--log-card", is_flag=True, help="Print what the card sees on its contacts "
               "(resets, characters, error signals) on stderr.")
 def emu(serve, card, no_card, flash_file, fast, atr_clocks, char_etu, answer_etu,
@@ -54,13 +55,16 @@ def emu(serve, card, no_card, flash_file, fast, atr_clocks, char_etu, answer_etu
               if v is not None}
     if tck:
         timing["tck"] = True
+    profile = load_card(card)
     try:
-        board = Emulator(card, inserted=not no_card, flash_file=flash_file, timing=timing,
+        board = Emulator(profile, inserted=not no_card, flash_file=flash_file, timing=timing,
                          fast=fast, events=log_card)
-    except FileNotFoundError as e:
-        raise click.ClickException(str(e))
+    except FlashFileError as e:
+        raise click.BadParameter(str(e), param_hint="--flash")
     except ValueError as e:
         raise click.UsageError(str(e))
+    except OSError as e:  # the card's state folder
+        raise click.ClickException(str(e))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # clean up (and save) on `kill`
     try:
         board.start()

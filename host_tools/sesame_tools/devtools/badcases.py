@@ -18,6 +18,8 @@ class Case:
     stdin: str = "/dev/null"  # a path opened as standard input
     state: dict = field(default_factory=dict)  # state file name -> bytes, in a fresh state dir
     timeout: float = 20.0
+    env: dict = field(default_factory=dict)  # environment variables set for the run
+    until: str | None = None  # serves: stopped (SIGTERM) once this is on its stdout
 
 
 # -- what the cases are made of ------------------------------------------------------
@@ -270,4 +272,60 @@ def all_cases(work: Path) -> list[Case]:
                  ["--prompt-timeout", "nan"], ["--prompt-timeout", "-1"], ["--port", ""],
                  ["--pin", "1234"], ["-k", "(("], ["-k", "no_test_has_this_name"]):
         cases.append(Case("hil", ["hil"] + opts, f"hil {opts}", timeout=60))
+    cases += emu_cases(work, good, special)
+    return cases
+
+
+def emu_cases(work: Path, good: dict, special: list[tuple[str, str]]) -> list[Case]:
+    """`sesame emu`: card timing, --atr-extra, --card, --flash and $SESAME_PICO_UF2. A case
+    that starts the board is stopped once it prints its port."""
+    cases: list[Case] = []
+
+    def emu(what: str, *args: str, env: dict | None = None) -> None:
+        cases.append(Case("emu", ["emu", *args], what, env=env or {}, until="port:", timeout=30))
+
+    for opt, values in (("--atr-clocks", ["399", "40001", "-1", "0", "abc", "nan", "1e3", ""]),
+                        ("--char-etu", ["11", "nan", "inf", "-inf", "abc", "1e400", "", "12,5"]),
+                        ("--answer-etu", ["15", "nan", "inf", "-1", "x"]),
+                        ("--bit-error-etu", ["0.3", "-0.3", "nan", "inf", "abc"]),
+                        ("--error-len-etu", ["0.5", "3", "nan", "-inf", "1..2"])):
+        for v in values:
+            emu(f"emu {opt} {v!r}", opt, v)
+    emu("emu an unknown timing option", "--guard-etu", "2")
+    for v in ("ZZ", "3", "0x3B", "3B:00", "é", "3B" * 65, "00" * 1_000_000, "", "3B 00"):
+        emu(f"emu --atr-extra {v[:12]!r}", "--atr-extra", v)
+    for i, (what, content) in enumerate(bad_profiles(good)[:14]):
+        p = work / f"emu-profile-{i}.json"
+        p.write_bytes(content)
+        emu(f"emu profile: {what}", "--card", str(p))
+    for what, path in special + [("no such card", "nope"), ("empty name", "")]:
+        emu(f"emu --card {what}", "--card", path)
+
+    flash = work / "emu-flash"
+    flash.mkdir(exist_ok=True)
+    (flash / "short.img").write_bytes(b"\xff" * 1000)
+    (flash / "long.img").write_bytes(b"\xff" * (3 << 20))
+    (flash / "a.uf2").write_bytes(b"UF2\n" * 100)
+    for what, path in special + [
+            ("under /proc", "/proc/nope/x"), ("through /dev/null", "/dev/null/x"),
+            ("in /proc", "/proc/version"), ("an empty name", ""),
+            ("truncated", str(flash / "short.img")), ("over-sized", str(flash / "long.img")),
+            ("a .uf2", str(flash / "a.uf2")), ("a 5 000-character name", "/tmp/" + "f" * 5000),
+            ("a new file (starts)", str(flash / "new.img"))]:
+        emu(f"emu --flash {what}", "--flash", path)
+
+    text = work / "emu-uf2.txt"
+    text.write_text("MicroPython, I promise\n")
+    empty = work / "emu-empty.uf2"
+    empty.write_bytes(b"")
+    no_uf2 = work / "emu-no-uf2"
+    no_uf2.mkdir(exist_ok=True)
+    (no_uf2 / "readme.txt").write_text("no firmware here\n")
+    for what, value in (("a text file", str(text)), ("an empty file", str(empty)),
+                        ("a folder without the .uf2", str(no_uf2)),
+                        ("missing", str(work / "nope.uf2")),
+                        ("a FIFO", str(work / "fifo")), ("/dev/zero", "/dev/zero"),
+                        ("a card profile", str(work / "emu-profile-7.json"))):
+        emu(f"emu $SESAME_PICO_UF2 {what}", env={"SESAME_PICO_UF2": value})
+    emu("emu $SESAME_PICO_BOOTROM a text file", env={"SESAME_PICO_BOOTROM": str(text)})
     return cases

@@ -7,6 +7,10 @@ out of range, keys that are not ASCII. Each case runs the real command line (cli
   traceback  a "Traceback (most recent call last)" on stderr, or another exit status
   hang       still running after the timeout (killed)
 
+A case with `until` (a command that serves, as `sesame emu`) is stopped with SIGTERM once
+that text is on its standard output, and is then clean if it ends by itself (and without a
+traceback) within its timeout.
+
 `python -m sesame_tools.devtools.badinputs` runs every case and prints the counts per
 command; `--quick N` runs a seeded sample of N (what `make test` does), `--seed S` picks
 it. Exit status 1 when any case gave a traceback or hung (each one is listed).
@@ -56,6 +60,7 @@ def _child(case: Case, state_dir: Path, out: Path, err: Path) -> None:
     sys.stderr = open(2, "w", closefd=False)
     os.environ["SESAME_STATE_DIR"] = str(state_dir)
     os.environ.pop("SESAME_PIN", None)
+    os.environ.update(case.env)
     os.setsid()  # a group of its own: a timeout kills the board it started too
     code = 0
     try:
@@ -92,6 +97,7 @@ def run_cases(cases: list[Case], work: Path, jobs: int = 2, echo=print) -> list[
 
     results: list[Outcome | None] = [None] * len(cases)
     running: dict[int, tuple[int, float, Path]] = {}  # pid -> (index, start, run dir)
+    stopped: set[int] = set()  # pids sent SIGTERM on their `until` text
     todo = list(range(len(cases)))
     while todo or running:
         while todo and len(running) < jobs:
@@ -113,6 +119,11 @@ def run_cases(cases: list[Case], work: Path, jobs: int = 2, echo=print) -> list[
         for pid, (i, t0, d) in list(running.items()):
             took = time.monotonic() - t0
             done, status = os.waitpid(pid, os.WNOHANG)
+            until = cases[i].until
+            if not done and until and pid not in stopped and (d / "out").exists() and \
+                    until in (d / "out").read_text(errors="replace"):
+                os.kill(pid, signal.SIGTERM)  # the command's own clean stop
+                stopped.add(pid)
             if not done and took < cases[i].timeout:
                 continue
             if not done:
@@ -129,6 +140,7 @@ def run_cases(cases: list[Case], work: Path, jobs: int = 2, echo=print) -> list[
             _kill_group(pid)  # whatever the command left running (a simulated board)
             results[i] = Outcome(cases[i], kind, code, took, err)
             del running[pid]
+            stopped.discard(pid)
             shutil.rmtree(d, ignore_errors=True)
     return [r for r in results if r is not None]
 

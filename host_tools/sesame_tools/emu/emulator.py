@@ -37,15 +37,13 @@ import tty
 from pathlib import Path
 
 import sesame_tools.emu.firmware as parts
+from sesame_tools.emu.options import check_flash_file, check_timing
 from sesame_tools.emu.pincard import PinCard
 from sesame_tools.emu.relay import relay
 from sesame_tools.vcard import profile as profiles
 from sesame_tools.vcard.server import VirtualCard
 
 _READY_S = 20.0
-TIMING_KEYS = ("atr_clocks", "char_etu", "answer_etu", "bit_error_etu", "error_at_etu",
-               "error_len_etu", "check_at_etu", "repeat_after_etu", "max_repeats", "tck",
-               "atr_extra")
 
 
 class EmuError(RuntimeError):
@@ -67,37 +65,20 @@ def keymap() -> tuple:
     return KEYMAP_4X4
 
 
-def check_timing(timing: dict) -> dict:
-    """The card's timing options, checked against ISO 7816-3's tolerances."""
-    bad = [k for k in timing if k not in TIMING_KEYS]
-    if bad:
-        raise ValueError(f"unknown card timing {', '.join(bad)} (known: {', '.join(TIMING_KEYS)})")
-    # char_etu 11: only for a T=1 card whose TC1 is 255 (CGT = 11 etu, ISO 7816-3 11.2)
-    limits = {"atr_clocks": (400, 40000), "char_etu": (11, 1000), "answer_etu": (16, 1e7),
-              "bit_error_etu": (-0.2, 0.2), "error_at_etu": (10.3, 10.7),
-              "error_len_etu": (1, 2), "check_at_etu": (10.8, 11.2),
-              "repeat_after_etu": (2, 100), "max_repeats": (1, 100)}
-    for k, (lo, hi) in limits.items():
-        if k in timing and not lo <= float(timing[k]) <= hi:
-            raise ValueError(f"card timing {k}={timing[k]} is outside ISO 7816-3's {lo}..{hi}")
-    if "atr_extra" in timing:
-        bytes.fromhex(str(timing["atr_extra"]))
-    return dict(timing)
-
-
 class Emulator:
     """Start with start(); `port` is then the pty path a client opens; stop() ends it."""
 
-    def __init__(self, card: str | None = None, state_file: Path | None = None,
-                 inserted: bool = True, flash_file: Path | str | None = None,
+    def __init__(self, card: str | profiles.Profile | None = None,
+                 state_file: Path | None = None, inserted: bool = True,
+                 flash_file: Path | str | None = None,
                  timing: dict | None = None, fast: bool = False, card_control: bool = True,
                  events: bool = False, watch: tuple[str, ...] = (), heap: dict | None = None):
-        self.profile = profiles.load(card)
+        self.timing = check_timing(timing or {})
+        self.flash_file = check_flash_file(flash_file) if flash_file is not None else None
+        self.profile = card if isinstance(card, profiles.Profile) else profiles.load(card)
         self.vcard = VirtualCard(self.profile, state_file)
         self.pincard = PinCard(self.vcard)
         self.inserted = inserted
-        self.flash_file = Path(flash_file) if flash_file else None
-        self.timing = check_timing(timing or {})
         self.fast = fast
         self.card_control = card_control
         self.events = events
@@ -126,10 +107,14 @@ class Emulator:
     # -- power -------------------------------------------------------------------
 
     def start(self) -> str:
-        uf2 = parts.find_uf2()
-        bootrom = parts.find_bootrom(uf2)
-        node = parts.find_node()
-        main_js = parts.check_modules()
+        try:
+            uf2 = parts.find_uf2()
+            bootrom = parts.find_bootrom(uf2)
+            node = parts.find_node()
+            main_js = parts.check_modules()
+        except parts.MissingPart:
+            self.stop()  # nothing started: the card's state and the work folder closed
+            raise
         pins = pico_pins()
         ours, theirs = socket.socketpair()
         config = {
@@ -143,8 +128,6 @@ class Emulator:
         }
         cfg = Path(self._dir.name) / "config.json"
         cfg.write_text(json.dumps(config))
-        if self.flash_file:
-            self.flash_file.parent.mkdir(parents=True, exist_ok=True)
         if self.inserted:
             self.pincard.insert()
         err = open(self.log, "ab")
@@ -172,8 +155,14 @@ class Emulator:
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
-        if not self._ready.wait(_READY_S) or self.proc.poll() is not None:
-            msg = self.errors().strip() or "no answer from the emulator"
+        end = t0 + _READY_S
+        while not self._ready.wait(0.1) and self.proc.poll() is None and time.monotonic() < end:
+            pass
+        if not self._ready.is_set() or self.proc.poll() is not None:
+            # node's own error, without its stack ("    at ..." lines): one line
+            said = [ln.strip() for ln in self.errors().splitlines()
+                    if ln.strip() and not ln[0].isspace()]
+            msg = "; ".join(said)[:500] or "no answer from the emulator"
             self.stop()
             raise EmuError(f"the emulated Pico did not start: {msg}")
         self.boot_wall = time.monotonic() - t0
