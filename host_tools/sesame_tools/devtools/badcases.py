@@ -285,7 +285,7 @@ def emu_cases(work: Path, good: dict, special: list[tuple[str, str]]) -> list[Ca
         cases.append(Case("emu", ["emu", *args], what, env=env or {}, until="port:", timeout=30))
 
     for opt, values in (("--atr-clocks", ["399", "40001", "-1", "0", "abc", "nan", "1e3", ""]),
-                        ("--char-etu", ["11", "nan", "inf", "-inf", "abc", "1e400", "", "12,5"]),
+                        ("--char-etu", ["10.5", "nan", "inf", "-inf", "abc", "1e400", "", "12,5"]),
                         ("--answer-etu", ["15", "nan", "inf", "-1", "x"]),
                         ("--bit-error-etu", ["0.3", "-0.3", "nan", "inf", "abc"]),
                         ("--error-len-etu", ["0.5", "3", "nan", "-inf", "1..2"])):
