@@ -29,7 +29,7 @@ def mpremote(port: str, *args, timeout=120) -> subprocess.CompletedProcess:
 def settle(client: LinkClient, quiet: float = 0.5, limit: float = 10.0) -> None:
     """Reads events until the link has been quiet for `quiet` s: LinkClient.sync() pings
     every 0.5 s until one is answered, and a board slow to boot answers the others after
-    it returns; a stale "@ok ping" would then pass for the "@ok key" of the next key."""
+    it returns (key() skips those, but a test reading events itself would see them)."""
     import time
 
     end = time.monotonic() + limit
