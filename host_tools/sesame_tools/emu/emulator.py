@@ -285,14 +285,7 @@ class Emulator:
     def seen(self, text: str, timeout: float = 60.0) -> dict:
         """When the board first printed a text of `watch`: {nanos (world), chip_nanos (since
         this power-on), heap_free (gc.mem_free() then, with `heap`)}."""
-        end = time.monotonic() + timeout
-        with self._reply_cv:
-            while text not in self._seen:
-                left = end - time.monotonic()
-                if left <= 0 or not self.alive():
-                    raise EmuError(f"the emulated Pico did not print {text!r}")
-                self._reply_cv.wait(min(left, 0.2))
-            return self._seen[text]
+        return self._wait_in(self._seen, text, timeout, f"did not print {text!r}", pop=False)
 
     def profile_start(self, until: str | None = None, after: str | None = None) -> None:
         """Counts the CPU's cycles per address from now (or from when the host sends the
@@ -319,14 +312,18 @@ class Emulator:
             rid = self._next_id
             self._next_id += 1
         self._send({**msg, "id": rid})
+        return self._wait_in(self._replies, rid, timeout, f"did not answer {msg['cmd']}")
+
+    def _wait_in(self, box: dict, key, timeout: float, what: str, pop: bool = True) -> dict:
+        """box[key] once the control thread has put it there; EmuError after timeout s."""
         end = time.monotonic() + timeout
         with self._reply_cv:
-            while rid not in self._replies:
+            while key not in box:
                 left = end - time.monotonic()
                 if left <= 0 or not self.alive():
-                    raise EmuError(f"the emulated Pico did not answer {msg['cmd']}")
+                    raise EmuError(f"the emulated Pico {what}")
                 self._reply_cv.wait(min(left, 0.2))
-            return self._replies.pop(rid)
+            return box.pop(key) if pop else box[key]
 
     def _control(self) -> None:
         buf = b""
