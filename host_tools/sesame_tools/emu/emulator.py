@@ -30,13 +30,12 @@ import os
 import socket
 import subprocess
 import tempfile
-import termios
 import threading
 import time
-import tty
 from pathlib import Path
 
 import sesame_tools.emu.firmware as parts
+from sesame_tools.boardio.pty import open_raw_pty
 from sesame_tools.emu.options import check_flash_file, check_timing
 from sesame_tools.emu.pincard import PinCard
 from sesame_tools.emu.relay import relay
@@ -140,15 +139,7 @@ class Emulator:
         for f in (self.proc.stdin, self.proc.stdout):
             fl = fcntl.fcntl(f.fileno(), fcntl.F_GETFL)
             fcntl.fcntl(f.fileno(), fcntl.F_SETFL, fl | os.O_NONBLOCK)
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        attrs = termios.tcgetattr(slave)
-        attrs[3] &= ~termios.ECHO
-        termios.tcsetattr(slave, termios.TCSANOW, attrs)
-        fl = fcntl.fcntl(master, fcntl.F_GETFL)
-        fcntl.fcntl(master, fcntl.F_SETFL, fl | os.O_NONBLOCK)
-        self._master, self._slave = master, slave
-        self.port = os.ttyname(slave)
+        self._master, self._slave, self.port = open_raw_pty()
         self._running = True
         t0 = time.monotonic()
         for target, name in ((self._control, "emu-control"), (lambda: relay(self), "emu-relay")):

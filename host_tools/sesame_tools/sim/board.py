@@ -39,12 +39,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import termios
 import threading
 import time
-import tty
 from pathlib import Path
 
+from sesame_tools.boardio.pty import open_raw_pty
 from sesame_tools.firmware import ROOT, board_files
 from sesame_tools.sim import rundir
 from sesame_tools.sim.pcsc import PcscChannel
@@ -142,15 +141,7 @@ class SimBoard:
 
     def plug(self) -> str:
         """Power on (USB plugged in): a new pty, the board boots."""
-        master, slave = os.openpty()
-        tty.setraw(slave)  # no echo, no line editing, no CR/LF translation
-        attrs = termios.tcgetattr(slave)
-        attrs[3] &= ~termios.ECHO
-        termios.tcsetattr(slave, termios.TCSANOW, attrs)
-        fl = fcntl.fcntl(master, fcntl.F_GETFL)
-        fcntl.fcntl(master, fcntl.F_SETFL, fl | os.O_NONBLOCK)
-        self._master, self._slave = master, slave  # our slave fd keeps the pty alive
-        self.port = os.ttyname(slave)
+        self._master, self._slave, self.port = open_raw_pty()
         self._dead = False
         self._running = True
         self._spawn("boot")

@@ -7,13 +7,12 @@ waits there (up to 1 MB), as on a USB CDC."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import select
 import socket
-import termios
 import threading
-import tty
+
+from sesame_tools.boardio.pty import open_raw_pty
 
 _MAX_PENDING = 1 << 20
 
@@ -31,15 +30,7 @@ class PcscChannel:
 
     def start(self) -> str:
         if self._listen is None:
-            master, slave = os.openpty()
-            tty.setraw(slave)
-            attrs = termios.tcgetattr(slave)
-            attrs[3] &= ~termios.ECHO
-            termios.tcsetattr(slave, termios.TCSANOW, attrs)
-            fl = fcntl.fcntl(master, fcntl.F_GETFL)
-            fcntl.fcntl(master, fcntl.F_SETFL, fl | os.O_NONBLOCK)
-            self._master, self._slave = master, slave  # our slave fd keeps the pty alive
-            self.port = os.ttyname(slave)
+            self._master, self._slave, self.port = open_raw_pty()
             ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             ls.bind(("127.0.0.1", 0))
